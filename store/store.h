@@ -1,0 +1,369 @@
+/*
+ * store.h - the storage module of tenantfs: the store folder, its key header,
+ * the tenant registry, and each tenant's database of inodes, directory
+ * entries, content blocks and extended attributes.
+ *
+ * store/ never knows FUSE.  It knows files, LMDB and (through crypto/seal.h)
+ * keys.  fs/ and tools/ use only this header.
+ *
+ * Store folder layout (details in docs/file-format.md):
+ *
+ *   STORE/tenantfs.hdr          key header: format, KDF params, wrapped master
+ *   STORE/daemon.lock           flock()ed by the one daemon serving the store
+ *   STORE/registry/             LMDB env: tenant id -> sealed tenant record,
+ *                               keyed name hash -> tenant id
+ *   STORE/tenants/<16 hex id>/  one LMDB env per tenant
+ *
+ * Errors
+ * ------
+ * Every function returns a store_err.  STORE_OK is 0.  fs/ maps store_err to
+ * errno in exactly one table (fs/fs_errno.c); tools print store_strerror().
+ *
+ * Inode numbers
+ * -------------
+ * Inode numbers are local to a tenant, 64-bit, never reused within a tenant
+ * (a monotonic counter), and below 2^40.  The tenant's root folder is inode
+ * STORE_ROOT_INO.  Tenant ids are positive, never reused, and below 2^23.
+ *
+ * Threads
+ * -------
+ * A `store` and its `store_tenant`s may be used from many threads at once.
+ * Each data operation is one LMDB transaction: reads see a consistent state,
+ * and a write either happens entirely or not at all.  Writers are serialised
+ * by LMDB's writer lock (which also covers other processes, e.g. tenantctl).
+ */
+#ifndef TENANTFS_STORE_H
+#define TENANTFS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define STORE_WUR __attribute__((warn_unused_result))
+
+typedef enum store_err {
+    STORE_OK = 0,
+    STORE_ENOENT,        /* no such record, folder, tenant or xattr name */
+    STORE_EEXIST,        /* name already taken */
+    STORE_ENOTDIR,       /* a folder was expected */
+    STORE_EISDIR,        /* a non-folder was expected */
+    STORE_ENOTEMPTY,     /* folder not empty */
+    STORE_EINVAL,        /* invalid argument (bad name, bad flags, ...) */
+    STORE_ENAMETOOLONG,  /* name over STORE_NAME_MAX bytes */
+    STORE_ENOSPC,        /* disk or database map full */
+    STORE_EDQUOT,        /* tenant quota exceeded */
+    STORE_ENODATA,       /* no such xattr */
+    STORE_ERANGE,        /* caller's buffer too small */
+    STORE_E2BIG,         /* xattr value too large */
+    STORE_EMLINK,        /* too many links */
+    STORE_EFBIG,         /* offset or size beyond STORE_FILE_MAX */
+    STORE_EXDEV,         /* crosses tenants */
+    STORE_EPERM,         /* operation not permitted */
+    STORE_EACCES,        /* permission denied */
+    STORE_EROFS,         /* store or view is read-only */
+    STORE_ENOTSUP,       /* operation or xattr namespace not supported */
+    STORE_ENOMEM,        /* out of memory */
+    STORE_EIO,           /* I/O error, or a value failed authentication */
+    STORE_EBUSY,         /* store is served by another daemon / in use */
+    STORE_EBADKEY,       /* wrong passphrase */
+    STORE_ENOTSTORE,     /* folder is not a tenantfs store */
+    STORE_EVERSION,      /* store format from a newer/unknown version */
+    STORE_EDAMAGED,      /* store header or registry is damaged */
+    STORE_ERR_COUNT_
+} store_err;
+
+/* A short, human message for an error; never NULL. */
+const char *store_strerror(store_err e);
+
+#define STORE_ROOT_INO   1u
+#define STORE_NAME_MAX   255u          /* bytes in one name */
+#define STORE_XATTR_NAME_MAX 255u
+#define STORE_XATTR_SIZE_MAX 65536u   /* bytes in one xattr value */
+#define STORE_BLOCK_SIZE 65536u       /* content block size */
+#define STORE_FILE_MAX   ((uint64_t)1 << 50)   /* largest file size */
+#define STORE_INO_BITS   40u
+#define STORE_TENANT_MAX (((uint64_t)1 << 23) - 1)
+#define STORE_SYMLINK_MAX 4095u
+
+typedef struct store store;
+typedef struct store_tenant store_tenant;
+
+/* Where the store's messages go: a damaged value, a discarded orphan, a
+ * recovery.  `priority` is a syslog(3) level (LOG_ERR, LOG_WARNING, LOG_INFO).
+ * The default writes "tenantfs: MSG" lines to stderr; the daemon routes them
+ * to syslog once detached.  Messages never contain names, content or keys,
+ * only tenant ids and inode numbers. */
+typedef void (*store_log_fn)(int priority, const char *msg);
+void store_set_log(store_log_fn fn);
+
+/* ===================================================================== */
+/* Store lifecycle                                                        */
+/* ===================================================================== */
+
+/* Create a new, empty store in folder `dir` (created if missing; it must be
+ * empty otherwise) protected by the passphrase.  Errors: STORE_EEXIST (dir
+ * holds files), STORE_EINVAL (empty passphrase), STORE_EIO. */
+store_err store_create(const char *dir, const char *pass, size_t passlen) STORE_WUR;
+
+enum {
+    STORE_OPEN_DAEMON = 1u << 0,  /* take the exclusive daemon lock */
+    STORE_OPEN_RDONLY = 1u << 1,  /* never write anything */
+};
+
+/* Open the store in `dir`: read and check the header, derive the key from the
+ * passphrase, unwrap the master key, open the registry.  Tenant databases are
+ * opened lazily.  With STORE_OPEN_DAEMON, the daemon lock is taken first.
+ * Errors: STORE_ENOTSTORE (no header), STORE_EDAMAGED (header checksum),
+ * STORE_EVERSION, STORE_EBADKEY (wrong passphrase), STORE_EBUSY (another
+ * daemon holds the lock; the message from store_busy_pid() can name it),
+ * STORE_EIO, STORE_ENOMEM. */
+store_err store_open(const char *dir, const char *pass, size_t passlen,
+                     unsigned flags, store **out) STORE_WUR;
+
+/* When store_open() failed with STORE_EBUSY, the pid of the daemon holding
+ * the store (0 if unknown). */
+pid_t store_busy_pid(const char *dir);
+
+/* Flush and close everything, wipe keys.  NULL-safe. */
+void store_close(store *s);
+
+/* Rewrap the master key under a new passphrase.  Data is not re-encrypted.
+ * The header is replaced atomically (write, fsync, rename, fsync folder).
+ * Errors: as store_open() for the old passphrase; STORE_EINVAL for an empty
+ * new one. */
+store_err store_passwd(const char *dir, const char *oldpass, size_t oldlen,
+                       const char *newpass, size_t newlen) STORE_WUR;
+
+/* Make everything written so far durable on disk. */
+store_err store_sync(store *s);
+
+/* The store's folder (as given to store_open). */
+const char *store_dir(const store *s);
+
+/* ===================================================================== */
+/* Secrets                                                               */
+/* ===================================================================== */
+
+/* Read a passphrase: the first line (without its newline) of `passfile`, or,
+ * when passfile is NULL and stdin is a terminal, from the terminal with echo
+ * off after printing `prompt` to stderr.  The result is in locked memory: free
+ * it with store_secret_free().  Errors: STORE_ENOENT (no such file),
+ * STORE_EACCES (unreadable), STORE_EINVAL (empty passphrase, or no passfile
+ * and no terminal), STORE_EIO. */
+store_err store_secret_read(const char *passfile, const char *prompt,
+                            char **pass, size_t *len) STORE_WUR;
+void store_secret_free(char *pass, size_t len);
+
+/* ===================================================================== */
+/* Tenants                                                               */
+/* ===================================================================== */
+
+struct store_tenant_info {
+    uint64_t id;
+    char name[STORE_NAME_MAX + 1];
+    uint32_t uid, gid, mode;     /* of the tenant's root folder (mode & 07777) */
+    uint64_t created_sec;
+    uint64_t quota_bytes;        /* 0 = unlimited (quotas arrive with issue 4) */
+    uint64_t quota_records;
+};
+
+/* Is `name` acceptable as a tenant name?  Not empty, not "." or "..", no '/',
+ * no control characters, at most STORE_NAME_MAX bytes, not starting with '.'
+ * (names starting with '.' are reserved for views such as .snapshots).
+ * Returns STORE_OK, STORE_EINVAL or STORE_ENAMETOOLONG. */
+store_err store_tenant_name_check(const char *name, size_t len);
+
+/* Add a tenant: a registry entry and a new database whose root folder has the
+ * given owner and mode (mode & 07777).  Errors: STORE_EEXIST, STORE_EINVAL,
+ * STORE_ENAMETOOLONG, STORE_EIO. */
+store_err store_tenant_add(store *s, const char *name, uint32_t uid,
+                           uint32_t gid, uint32_t mode, uint64_t *id_out) STORE_WUR;
+
+/* Remove a tenant and all its data.  Errors: STORE_ENOENT, STORE_EBUSY (the
+ * tenant is open in this process), STORE_EIO. */
+store_err store_tenant_remove(store *s, const char *name) STORE_WUR;
+
+/* Find a tenant by name.  Errors: STORE_ENOENT. */
+store_err store_tenant_find(store *s, const char *name, size_t len,
+                            struct store_tenant_info *info) STORE_WUR;
+
+/* Call `fn` for every tenant in id order, until it returns non-zero.  The
+ * info's uid/gid/mode are read from the tenant's root inode. */
+typedef int (*store_tenant_fn)(const struct store_tenant_info *info, void *arg);
+store_err store_tenant_each(store *s, store_tenant_fn fn, void *arg) STORE_WUR;
+
+/* Number of tenants. */
+store_err store_tenant_count(store *s, uint64_t *count) STORE_WUR;
+
+/* Get the open database of tenant `id`, opening it on first use.  The handle
+ * stays valid until store_close().  Errors: STORE_ENOENT, STORE_EIO. */
+store_err store_tenant_get(store *s, uint64_t id, store_tenant **t) STORE_WUR;
+
+/* The tenant's id. */
+uint64_t store_tenant_id(const store_tenant *t);
+
+/* ===================================================================== */
+/* Records: inodes, folders, content, xattrs (one tenant)                */
+/* ===================================================================== */
+
+struct store_attr {
+    uint64_t ino;
+    uint32_t mode;               /* S_IFMT type bits | permission bits */
+    uint32_t uid, gid;
+    uint32_t nlink;
+    uint32_t rdev;
+    uint64_t size;
+    uint64_t blocks;             /* 512-byte units actually stored */
+    struct timespec atime, mtime, ctime;
+};
+
+/* Read an inode's attributes.  Errors: STORE_ENOENT, STORE_EIO (damaged). */
+store_err store_getattr(store_tenant *t, uint64_t ino, struct store_attr *a) STORE_WUR;
+
+/* Look up `name` (len bytes, no '/', not "." or "..") in folder `parent`.
+ * Errors: STORE_ENOENT, STORE_ENOTDIR, STORE_ENAMETOOLONG, STORE_EIO. */
+store_err store_lookup(store_tenant *t, uint64_t parent, const char *name,
+                       size_t len, struct store_attr *a) STORE_WUR;
+
+/* Create a regular file (S_IFREG), folder (S_IFDIR), fifo or socket
+ * (S_IFIFO, S_IFSOCK) named `name` in `parent`, or a symbolic link
+ * (S_IFLNK, with `target` of tlen bytes).  Character and block devices are
+ * refused with STORE_EPERM.  `mode` carries the type and permission bits.
+ * The parent's mtime/ctime (and nlink for folders) are updated.
+ * Errors: STORE_EEXIST, STORE_ENOENT (no parent), STORE_ENOTDIR,
+ * STORE_ENAMETOOLONG, STORE_EINVAL, STORE_EPERM, STORE_ENOSPC, STORE_EIO. */
+store_err store_mknod(store_tenant *t, uint64_t parent, const char *name,
+                      size_t len, uint32_t mode, uint32_t uid, uint32_t gid,
+                      const char *target, size_t tlen,
+                      struct store_attr *a) STORE_WUR;
+
+/* Add a hard link `name` in `parent` to existing non-folder `ino`.
+ * Errors: STORE_EEXIST, STORE_EPERM (ino is a folder), STORE_EMLINK, ... */
+store_err store_link(store_tenant *t, uint64_t ino, uint64_t parent,
+                     const char *name, size_t len, struct store_attr *a) STORE_WUR;
+
+/* Remove the non-folder entry `name` from `parent`.  When the inode's link
+ * count reaches zero, the inode is moved to the tenant's orphan list instead
+ * of being deleted, and *orphan_ino is set to it (else 0); the caller deletes
+ * it with store_release() once no open handle uses it.  Orphans left by a
+ * crash are deleted by the next store_tenant_get().
+ * Errors: STORE_ENOENT, STORE_EISDIR, STORE_ENOTDIR, STORE_EIO. */
+store_err store_unlink(store_tenant *t, uint64_t parent, const char *name,
+                       size_t len, uint64_t *orphan_ino) STORE_WUR;
+
+/* Remove the empty folder `name` from `parent`.
+ * Errors: STORE_ENOENT, STORE_ENOTDIR, STORE_ENOTEMPTY, STORE_EIO. */
+store_err store_rmdir(store_tenant *t, uint64_t parent, const char *name,
+                      size_t len) STORE_WUR;
+
+enum {
+    STORE_RENAME_NOREPLACE = 1u << 0,   /* fail with EEXIST if target exists */
+    STORE_RENAME_EXCHANGE  = 1u << 1,   /* atomically swap the two names */
+};
+
+/* Rename within one tenant, atomically, with POSIX semantics: an existing
+ * target is replaced (a folder only by a folder and only when empty; a
+ * non-folder only by a non-folder); renaming a folder into its own subtree is
+ * STORE_EINVAL; renaming onto a hard link of the same inode does nothing.
+ * A replaced inode whose link count reaches zero becomes an orphan as in
+ * store_unlink (*orphan_ino; else 0).
+ * Errors: STORE_ENOENT, STORE_EEXIST, STORE_ENOTEMPTY, STORE_EISDIR,
+ * STORE_ENOTDIR, STORE_EINVAL, STORE_EIO. */
+store_err store_rename(store_tenant *t, uint64_t parent, const char *name,
+                       size_t len, uint64_t newparent, const char *newname,
+                       size_t newlen, unsigned flags,
+                       uint64_t *orphan_ino) STORE_WUR;
+
+/* Delete an orphan inode (link count zero) and all its blocks and xattrs.
+ * Does nothing when `ino` still has links.  Errors: STORE_EIO. */
+store_err store_release(store_tenant *t, uint64_t ino) STORE_WUR;
+
+enum {
+    STORE_SET_MODE  = 1u << 0,
+    STORE_SET_UID   = 1u << 1,
+    STORE_SET_GID   = 1u << 2,
+    STORE_SET_SIZE  = 1u << 3,   /* truncate or extend (sparse) */
+    STORE_SET_ATIME = 1u << 4,
+    STORE_SET_MTIME = 1u << 5,
+    STORE_SET_CTIME = 1u << 6,
+};
+
+/* Change attributes given by `mask` from `in` (mode: permission bits only;
+ * the type never changes).  ctime is set to now unless STORE_SET_CTIME gives
+ * it.  Shrinking deletes the blocks beyond the new size and zeroes the tail
+ * of the last one, so that a later extension reads zeros.  Result in *out.
+ * Errors: STORE_ENOENT, STORE_EISDIR (size of a folder), STORE_EFBIG,
+ * STORE_EIO. */
+store_err store_setattr(store_tenant *t, uint64_t ino, const struct store_attr *in,
+                        unsigned mask, struct store_attr *out) STORE_WUR;
+
+/* Read up to `size` bytes at `off` into `buf`; *got is the number read (0 at
+ * or past end of file).  Holes read as zeros.  Does not change atime.
+ * Errors: STORE_ENOENT, STORE_EISDIR, STORE_EIO (a block failed
+ * authentication: logged with tenant and inode, nothing returned). */
+store_err store_read(store_tenant *t, uint64_t ino, uint64_t off, size_t size,
+                     void *buf, size_t *got) STORE_WUR;
+
+/* Write `size` bytes at `off`, extending the file as needed (a gap becomes a
+ * hole).  Updates size, mtime and ctime; *out gets the new attributes (may be
+ * NULL).  Cost is proportional to the blocks touched.
+ * Errors: STORE_ENOENT, STORE_EISDIR, STORE_EFBIG, STORE_ENOSPC, STORE_EIO. */
+store_err store_write(store_tenant *t, uint64_t ino, uint64_t off,
+                      const void *buf, size_t size, struct store_attr *out) STORE_WUR;
+
+/* Read a symbolic link's target into buf (not NUL-terminated); *len gets its
+ * length.  Errors: STORE_EINVAL (not a symlink), STORE_ERANGE, STORE_EIO. */
+store_err store_readlink(store_tenant *t, uint64_t ino, char *buf, size_t size,
+                         size_t *len) STORE_WUR;
+
+/* Directory listing.  Entries come in a stable order (by keyed name hash),
+ * each with a cookie: a positive 63-bit number, at least 3, unique within
+ * the folder, that stays valid while the folder changes.  Listing resumes
+ * after the entry whose cookie is `after` (0 = from the start), so an entry
+ * that exists for the whole listing is returned exactly once, whatever is
+ * added or removed meanwhile.  "." and ".." are not returned.
+ * `fn` returns non-zero to stop (e.g. when the caller's buffer is full; that
+ * entry is then considered not consumed).  With `want_attr`, `a` holds the
+ * entry's attributes; otherwise only a->ino and a->mode's type are set.
+ * Errors: STORE_ENOENT, STORE_ENOTDIR, STORE_EIO. */
+typedef int (*store_dirent_fn)(const char *name, size_t len,
+                               const struct store_attr *a, uint64_t cookie,
+                               void *arg);
+store_err store_readdir(store_tenant *t, uint64_t dir, uint64_t after,
+                        bool want_attr, store_dirent_fn fn, void *arg) STORE_WUR;
+
+/* Extended attributes.  Only the "user." namespace is stored; other names
+ * give STORE_ENOTSUP (set) or STORE_ENODATA (get).
+ * set flags: XATTR_CREATE / XATTR_REPLACE semantics via these values: */
+enum { STORE_XATTR_CREATE = 1, STORE_XATTR_REPLACE = 2 };
+/* Errors: STORE_EEXIST (CREATE, exists), STORE_ENODATA (REPLACE, missing),
+ * STORE_E2BIG, STORE_ERANGE (name too long), STORE_ENOTSUP. */
+store_err store_setxattr(store_tenant *t, uint64_t ino, const char *name,
+                         const void *value, size_t size, int flags) STORE_WUR;
+/* With size 0, *len gets the value's length and nothing is copied.
+ * Errors: STORE_ENODATA, STORE_ERANGE (buffer too small). */
+store_err store_getxattr(store_tenant *t, uint64_t ino, const char *name,
+                         void *value, size_t size, size_t *len) STORE_WUR;
+/* NUL-separated list of names, as listxattr(2).  With size 0, *len gets the
+ * length needed.  Errors: STORE_ERANGE. */
+store_err store_listxattr(store_tenant *t, uint64_t ino, char *list,
+                          size_t size, size_t *len) STORE_WUR;
+/* Errors: STORE_ENODATA. */
+store_err store_removexattr(store_tenant *t, uint64_t ino, const char *name) STORE_WUR;
+
+/* Make this tenant's changes durable on disk (fsync). */
+store_err store_tenant_sync(store_tenant *t) STORE_WUR;
+
+/* Space figures for statfs: of the filesystem holding the store folder, and
+ * the number of inodes in use across open tenants. */
+struct store_statfs {
+    uint64_t bsize;          /* preferred block size */
+    uint64_t blocks, bfree, bavail;  /* in bsize units */
+    uint64_t files, ffree;
+    uint64_t namemax;
+};
+store_err store_statfs(store *s, struct store_statfs *st) STORE_WUR;
+
+#endif
