@@ -105,4 +105,55 @@ void store_tenant_env_close(store_tenant *t);
 /* Path of tenant `id`'s folder inside store dir (malloc'd). */
 char *store_tenant_path(const char *dir, uint64_t id);
 
+/* ---- transactions (store_tenant.c) ---- */
+/* Begin a read or write transaction on the tenant's env. */
+store_err store_txn_begin(store_tenant *t, bool write, MDB_txn **txn);
+/* Commit; on failure the txn is gone and the error translated. */
+store_err store_txn_commit(MDB_txn *txn);
+/* The current time, for ctime/mtime/atime. */
+void store_now(struct timespec *ts);
+
+/* ---- inode records (store_inode.c) ---- */
+/* The plaintext of a sealed inode record (layout in store_inode.c). */
+struct store_inode {
+    uint32_t mode, uid, gid, nlink, rdev;
+    uint64_t size;
+    uint64_t nalloc;           /* content blocks stored (for st_blocks) */
+    uint64_t nonce;            /* random per file; binds its blocks' AD */
+    uint64_t parent;           /* folders only: the containing folder (for
+                                  ".." and rename-into-subtree checks) */
+    struct timespec atime, mtime, ctime;
+};
+/* Read and open inode `ino`: STORE_ENOENT if absent, STORE_EIO (logged with
+ * tenant and inode) if it fails authentication. */
+store_err store_inode_get(store_tenant *t, MDB_txn *txn, uint64_t ino,
+                          struct store_inode *out);
+/* Seal and store inode `ino`. */
+store_err store_inode_put(store_tenant *t, MDB_txn *txn, uint64_t ino,
+                          const struct store_inode *in);
+store_err store_inode_del(store_tenant *t, MDB_txn *txn, uint64_t ino);
+/* Allocate a new inode number (meta "next_ino", monotonic). */
+store_err store_ino_alloc(store_tenant *t, MDB_txn *txn, uint64_t *ino);
+void store_inode_to_attr(uint64_t ino, const struct store_inode *in,
+                         struct store_attr *a);
+
+/* ---- content blocks (store_file.c) ---- */
+/* Write `len` bytes at `off` into the blocks of `ino` inside `txn`, updating
+ * in->size and in->nalloc (but not times, and not storing the inode). */
+store_err store_blocks_write(store_tenant *t, MDB_txn *txn, uint64_t ino,
+                             struct store_inode *in, uint64_t off,
+                             const void *buf, size_t len);
+/* Read like store_read() inside `txn`. */
+store_err store_blocks_read(store_tenant *t, MDB_txn *txn, uint64_t ino,
+                            const struct store_inode *in, uint64_t off,
+                            size_t size, void *buf, size_t *got);
+/* Change the size to `size`: deletes blocks beyond it, zeroes the tail of the
+ * last partial block; updates in->size and in->nalloc (not stored). */
+store_err store_blocks_truncate(store_tenant *t, MDB_txn *txn, uint64_t ino,
+                                struct store_inode *in, uint64_t size);
+
+/* ---- xattrs (store_xattr.c) ---- */
+/* Delete every xattr of `ino` (when the inode is deleted). */
+store_err store_xattrs_delete_all(store_tenant *t, MDB_txn *txn, uint64_t ino);
+
 #endif
