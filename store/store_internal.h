@@ -92,6 +92,16 @@ static inline uint64_t store_get_be64(const uint8_t *p)
     return v;
 }
 
+/* ---- store_header.c (the key header tenantfs.hdr) ---- */
+/* Write a new header in `dir` wrapping `master` under a KEK derived from
+ * the passphrase (fresh salt; TENANTFS_TEST_FAST_KDF=1 makes it cheap). */
+store_err store_header_create(const char *dir, const seal_key *master,
+                              const char *pass, size_t passlen);
+/* Read the header and unwrap the master key: STORE_ENOTSTORE, EDAMAGED,
+ * EVERSION or EBADKEY on failure, *master NULL. */
+store_err store_header_unlock(const char *dir, const char *pass,
+                              size_t passlen, seal_key **master);
+
 /* ---- store_tenant.c ---- */
 /* Open (or with `create`, create) the tenant env in folder `path`, deriving
  * the tenant's keys from `master`.  A created env gets its root inode with

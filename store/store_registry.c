@@ -1,0 +1,610 @@
+/*
+ * store_registry.c - the tenant registry and the table of open tenants.
+ *
+ * The registry is the store-level LMDB env STORE/registry/ with three
+ * named databases:
+ *
+ *   tenants  id (8 bytes BE) -> sealed tenant record
+ *   names    seal_name_hash128(regkey, name) (16 bytes) -> id (8 bytes BE)
+ *   meta     "next_id" -> u64 BE, the next tenant id (absent means 1)
+ *
+ * Tenant ids start at 1, are never reused, and stay <= STORE_TENANT_MAX.
+ * A tenant's data lives in its own env, STORE/tenants/<16 hex id>/, whose
+ * root inode carries the tenant folder's owner, group and mode.
+ *
+ * Tenant record plaintext (version 1, integers big-endian), sealed with the
+ * registry key and associated data "T" || id (8 bytes BE), so a record can
+ * neither be changed nor moved to another id:
+ *
+ *   offset size  field
+ *        0    1  record version = 1
+ *        1    2  u16 name length n (1..255)
+ *        3    n  name (no NUL)
+ *      3+n    8  created, seconds since the epoch
+ *     11+n    8  quota in bytes (0 = unlimited)
+ *     19+n    8  quota in records (0 = unlimited)
+ *     27+n       end
+ *
+ * A record that fails authentication is never used: the caller gets
+ * STORE_EIO and the log names the tenant id (never its name).
+ *
+ * Open tenants are kept in s->open (protected by s->lock) until
+ * store_close().  Lock order: s->lock, then any LMDB transaction; a
+ * registry transaction never takes s->lock.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store_internal.h"
+
+#define REC_VERSION   1u
+#define REC_FIXED     27u     /* record bytes besides the name */
+#define REC_MAX       (REC_FIXED + STORE_NAME_MAX)
+
+static const char reg_next_id_key[] = "next_id";
+
+/* ===================================================================== */
+/* Names and records                                                      */
+/* ===================================================================== */
+
+store_err store_tenant_name_check(const char *name, size_t len)
+{
+    if (!name || len == 0)
+        return STORE_EINVAL;
+    if (len > STORE_NAME_MAX)
+        return STORE_ENAMETOOLONG;
+    if (name[0] == '.')          /* ".", "..", and reserved views */
+        return STORE_EINVAL;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c == '/' || c < 0x20 || c == 0x7f)
+            return STORE_EINVAL;
+    }
+    return STORE_OK;
+}
+
+static void store_reg_ad(uint64_t id, uint8_t ad[9])
+{
+    ad[0] = 'T';
+    store_put_be64(ad + 1, id);
+}
+
+static store_err store_reg_txn(struct store *s, bool write, MDB_txn **txn)
+{
+    if (write && (s->flags & STORE_OPEN_RDONLY))
+        return STORE_EROFS;
+    return store_from_mdb(mdb_txn_begin(s->reg_env, NULL,
+                                        write ? 0 : MDB_RDONLY, txn));
+}
+
+/* Seal `info`'s name, created time and quotas as the record of info->id. */
+static store_err store_reg_record_put(struct store *s, MDB_txn *txn,
+                                      const struct store_tenant_info *info)
+{
+    uint8_t plain[REC_MAX], sealed[REC_MAX + SEAL_OVERHEAD], key[8], ad[9];
+    size_t n = strlen(info->name), plen = REC_FIXED + n;
+    store_err err = STORE_OK;
+
+    plain[0] = REC_VERSION;
+    plain[1] = (uint8_t)(n >> 8);
+    plain[2] = (uint8_t)n;
+    memcpy(plain + 3, info->name, n);
+    store_put_be64(plain + 3 + n, info->created_sec);
+    store_put_be64(plain + 11 + n, info->quota_bytes);
+    store_put_be64(plain + 19 + n, info->quota_records);
+    store_reg_ad(info->id, ad);
+    if (seal_value(s->regkey, ad, sizeof ad, plain, plen, sealed) != 0) {
+        err = STORE_EIO;
+        goto out;
+    }
+    store_put_be64(key, info->id);
+    err = store_from_mdb(mdb_put(txn, s->reg_tenants,
+                                 &(MDB_val){ sizeof key, key },
+                                 &(MDB_val){ plen + SEAL_OVERHEAD, sealed }, 0));
+out:
+    seal_wipe(plain, sizeof plain);
+    return err;
+}
+
+/* Read and open the record of tenant `id` into `info` (name, created,
+ * quotas; uid/gid/mode are left alone). */
+static store_err store_reg_record_get(struct store *s, MDB_txn *txn, uint64_t id,
+                                      struct store_tenant_info *info)
+{
+    uint8_t plain[REC_MAX], key[8], ad[9];
+    MDB_val k = { sizeof key, key }, v;
+    store_err err = STORE_OK;
+    size_t n;
+
+    store_put_be64(key, id);
+    err = store_from_mdb(mdb_get(txn, s->reg_tenants, &k, &v));
+    if (err != STORE_OK)
+        return err;
+    store_reg_ad(id, ad);
+    if (v.mv_size < REC_FIXED + 1 + SEAL_OVERHEAD ||
+        v.mv_size > REC_MAX + SEAL_OVERHEAD ||
+        seal_open(s->regkey, ad, sizeof ad, v.mv_data, v.mv_size, plain) != 0)
+        goto damaged;
+    n = ((size_t)plain[1] << 8) | plain[2];
+    if (plain[0] != REC_VERSION || n == 0 || n > STORE_NAME_MAX ||
+        REC_FIXED + n != v.mv_size - SEAL_OVERHEAD)
+        goto damaged;
+    info->id = id;
+    memcpy(info->name, plain + 3, n);
+    info->name[n] = '\0';
+    info->created_sec = store_get_be64(plain + 3 + n);
+    info->quota_bytes = store_get_be64(plain + 11 + n);
+    info->quota_records = store_get_be64(plain + 19 + n);
+    goto out;
+damaged:
+    store_log(LOG_ERR, "registry record of tenant %llu failed authentication",
+              (unsigned long long)id);
+    err = STORE_EIO;
+out:
+    seal_wipe(plain, sizeof plain);
+    return err;
+}
+
+/* The id that `name` maps to, or STORE_ENOENT. */
+static store_err store_reg_name_get(struct store *s, MDB_txn *txn,
+                                    const uint8_t hash[16], uint64_t *id)
+{
+    MDB_val k = { 16, (void *)hash }, v;
+    store_err err = store_from_mdb(mdb_get(txn, s->reg_names, &k, &v));
+
+    if (err != STORE_OK)
+        return err;
+    if (v.mv_size != 8) {
+        store_log(LOG_ERR, "registry name entry has a bad size");
+        return STORE_EIO;
+    }
+    *id = store_get_be64(v.mv_data);
+    return STORE_OK;
+}
+
+/* ===================================================================== */
+/* The open-tenant table                                                  */
+/* ===================================================================== */
+
+/* Caller holds s->lock. */
+static store_tenant *store_open_find(struct store *s, uint64_t id, size_t *idx)
+{
+    for (size_t i = 0; i < s->nopen; i++) {
+        if (s->open[i]->id == id) {
+            if (idx)
+                *idx = i;
+            return s->open[i];
+        }
+    }
+    return NULL;
+}
+
+/* Caller holds s->lock. */
+static store_err store_open_add(struct store *s, store_tenant *t)
+{
+    if (s->nopen == s->capopen) {
+        size_t cap = s->capopen ? s->capopen * 2 : 8;
+        store_tenant **p = realloc(s->open, cap * sizeof *p);
+        if (!p)
+            return STORE_ENOMEM;
+        s->open = p;
+        s->capopen = cap;
+    }
+    t->s = s;
+    s->open[s->nopen++] = t;
+    return STORE_OK;
+}
+
+store_err store_tenant_get(store *s, uint64_t id, store_tenant **out)
+{
+    struct store_tenant_info info;
+    store_tenant *t = NULL;
+    MDB_txn *txn = NULL;
+    char *path = NULL;
+    store_err err = STORE_OK;
+
+    pthread_mutex_lock(&s->lock);
+    if ((*out = store_open_find(s, id, NULL)) != NULL)
+        goto out;
+    /* The tenant must be in the registry and its record authentic. */
+    if ((err = store_reg_txn(s, false, &txn)) != STORE_OK)
+        goto out;
+    err = store_reg_record_get(s, txn, id, &info);
+    mdb_txn_abort(txn);
+    seal_wipe(&info, sizeof info);
+    if (err != STORE_OK)
+        goto out;
+    if (!(path = store_tenant_path(s->dir, id))) {
+        err = STORE_ENOMEM;
+        goto out;
+    }
+    err = store_tenant_env_open(path, id, s->master,
+                                (s->flags & STORE_OPEN_RDONLY) != 0, false,
+                                0, 0, 0, &t);
+    if (err != STORE_OK)
+        goto out;
+    if ((err = store_open_add(s, t)) != STORE_OK) {
+        store_tenant_env_close(t);
+        goto out;
+    }
+    *out = t;
+out:
+    pthread_mutex_unlock(&s->lock);
+    free(path);
+    return err;
+}
+
+/* Fill uid, gid and mode of `info` from the tenant's root folder.  A daemon
+ * keeps the tenant open (it will serve it); a tool that lists thousands of
+ * tenants opens each one only for the moment, so as not to reserve
+ * STORE_TENANT_MAPSIZE of address space per tenant.  s->lock is held over
+ * the transient open so no other thread opens the same env meanwhile. */
+static store_err store_tenant_info_attrs(struct store *s,
+                                         struct store_tenant_info *info)
+{
+    store_tenant *t = NULL;
+    struct store_attr a;
+    store_err err;
+
+    if (s->lock_fd >= 0) {
+        err = store_tenant_get(s, info->id, &t);
+        if (err == STORE_OK)
+            err = store_getattr(t, STORE_ROOT_INO, &a);
+    } else {
+        pthread_mutex_lock(&s->lock);
+        t = store_open_find(s, info->id, NULL);
+        if (t) {
+            err = store_getattr(t, STORE_ROOT_INO, &a);
+        } else {
+            char *path = store_tenant_path(s->dir, info->id);
+            err = path ? store_tenant_env_open(path, info->id, s->master, true,
+                                               false, 0, 0, 0, &t)
+                       : STORE_ENOMEM;
+            if (err == STORE_OK)
+                err = store_getattr(t, STORE_ROOT_INO, &a);
+            store_tenant_env_close(t);
+            free(path);
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (err != STORE_OK)
+        return err;
+    info->uid = a.uid;
+    info->gid = a.gid;
+    info->mode = a.mode & 07777;
+    return STORE_OK;
+}
+
+/* ===================================================================== */
+/* Folders                                                                */
+/* ===================================================================== */
+
+/* Remove a tenant folder and the files in it (LMDB envs have no
+ * subfolders).  A missing folder is fine. */
+static store_err store_tenant_dir_remove(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    store_err err = STORE_OK;
+
+    if (!d)
+        return errno == ENOENT ? STORE_OK : store_from_errno(errno);
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) != 0 && err == STORE_OK)
+            err = store_from_errno(errno);
+    }
+    closedir(d);
+    if (err == STORE_OK && rmdir(path) != 0 && errno != ENOENT)
+        err = store_from_errno(errno);
+    return err;
+}
+
+/* ===================================================================== */
+/* Adding and removing                                                    */
+/* ===================================================================== */
+
+store_err store_tenant_add(store *s, const char *name, uint32_t uid,
+                           uint32_t gid, uint32_t mode, uint64_t *id_out)
+{
+    struct store_tenant_info info = { 0 };
+    uint8_t hash[16], idbuf[8];
+    uint64_t id = 1, other;
+    store_tenant *t = NULL;
+    MDB_txn *txn = NULL;
+    char *path = NULL;
+    size_t len = name ? strlen(name) : 0;
+    store_err err;
+    MDB_val k, v;
+
+    if ((err = store_tenant_name_check(name, len)) != STORE_OK)
+        return err;
+    if ((err = store_reg_txn(s, true, &txn)) != STORE_OK)
+        return err;
+    seal_name_hash128(s->regkey, name, len, hash);
+    err = store_reg_name_get(s, txn, hash, &other);
+    if (err == STORE_OK)
+        err = STORE_EEXIST;
+    if (err != STORE_ENOENT)
+        goto out;
+    k = (MDB_val){ sizeof reg_next_id_key - 1, (void *)reg_next_id_key };
+    err = store_from_mdb(mdb_get(txn, s->reg_meta, &k, &v));
+    if (err == STORE_OK && v.mv_size == 8)
+        id = store_get_be64(v.mv_data);
+    else if (err != STORE_ENOENT)
+        goto out;
+    if (id == 0 || id > STORE_TENANT_MAX) {
+        err = STORE_ENOSPC;
+        goto out;
+    }
+    info.id = id;
+    memcpy(info.name, name, len);
+    info.created_sec = (uint64_t)time(NULL);
+    if ((err = store_reg_record_put(s, txn, &info)) != STORE_OK)
+        goto out;
+    store_put_be64(idbuf, id);
+    k = (MDB_val){ 16, hash };
+    v = (MDB_val){ 8, idbuf };
+    if ((err = store_from_mdb(mdb_put(txn, s->reg_names, &k, &v,
+                                      MDB_NOOVERWRITE))) != STORE_OK)
+        goto out;
+    store_put_be64(idbuf, id + 1);
+    k = (MDB_val){ sizeof reg_next_id_key - 1, (void *)reg_next_id_key };
+    if ((err = store_from_mdb(mdb_put(txn, s->reg_meta, &k, &v, 0))) != STORE_OK)
+        goto out;
+
+    /* The tenant's env, while the registry txn is still open: if this fails,
+     * the registry never names the tenant.  A folder left by a crash in this
+     * window (ids are never reused) is cleared first. */
+    path = store_tenant_path(s->dir, id);
+    if (!path) {
+        err = STORE_ENOMEM;
+        goto out;
+    }
+    if ((err = store_tenant_dir_remove(path)) != STORE_OK)
+        goto out;
+    if (mkdir(path, 0700) != 0) {
+        err = store_from_errno(errno);
+        goto out;
+    }
+    err = store_tenant_env_open(path, id, s->master, false, true,
+                                uid, gid, mode & 07777, &t);
+    if (err != STORE_OK)
+        goto undo_dir;
+    err = store_from_mdb(mdb_txn_commit(txn));
+    txn = NULL;
+    if (err == STORE_OK)
+        err = store_from_mdb(mdb_env_sync(s->reg_env, 1));
+    if (err != STORE_OK) {
+        store_tenant_env_close(t);
+        goto undo_dir;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (store_open_add(s, t) != STORE_OK)
+        store_tenant_env_close(t);     /* reopened lazily when needed */
+    pthread_mutex_unlock(&s->lock);
+    if (id_out)
+        *id_out = id;
+    goto out;
+undo_dir:
+    if (store_tenant_dir_remove(path) != STORE_OK)
+        store_log(LOG_WARNING, "cannot remove the folder of failed tenant %llu",
+                  (unsigned long long)id);
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    seal_wipe(&info, sizeof info);
+    free(path);
+    return err;
+}
+
+/* In a process other than the daemon, refuse to delete a tenant's files
+ * while a daemon may have its env mapped: hold daemon.lock shared. */
+static store_err store_daemon_probe(struct store *s, int *fd_out)
+{
+    char *path = NULL;
+    int fd;
+
+    *fd_out = -1;
+    if (s->lock_fd >= 0)
+        return STORE_OK;       /* we are the daemon */
+    if (asprintf(&path, "%s/%s", s->dir, STORE_LOCK_NAME) < 0)
+        return STORE_ENOMEM;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    free(path);
+    if (fd < 0)
+        return errno == ENOENT ? STORE_OK : store_from_errno(errno);
+    if (flock(fd, LOCK_SH | LOCK_NB) != 0) {
+        store_err err = errno == EWOULDBLOCK ? STORE_EBUSY : store_from_errno(errno);
+        close(fd);
+        return err;
+    }
+    *fd_out = fd;
+    return STORE_OK;
+}
+
+store_err store_tenant_remove(store *s, const char *name)
+{
+    uint8_t hash[16], key[8];
+    uint64_t id = 0;
+    store_tenant *t = NULL;
+    MDB_txn *txn = NULL;
+    char *path = NULL;
+    size_t len = name ? strlen(name) : 0, idx;
+    int probe_fd = -1;
+    store_err err;
+
+    if (store_tenant_name_check(name, len) != STORE_OK)
+        return STORE_ENOENT;
+    if ((err = store_daemon_probe(s, &probe_fd)) != STORE_OK)
+        return err;
+    seal_name_hash128(s->regkey, name, len, hash);
+    if ((err = store_reg_txn(s, false, &txn)) != STORE_OK)
+        goto out;
+    err = store_reg_name_get(s, txn, hash, &id);
+    mdb_txn_abort(txn);
+    txn = NULL;
+    if (err != STORE_OK)
+        goto out;
+
+    /* A daemon's open tenant may have handles in use; a tool's is only
+     * cached here and can be closed. */
+    pthread_mutex_lock(&s->lock);
+    t = store_open_find(s, id, &idx);
+    if (t && s->lock_fd >= 0) {
+        pthread_mutex_unlock(&s->lock);
+        err = STORE_EBUSY;
+        goto out;
+    }
+    if (t) {
+        s->open[idx] = s->open[--s->nopen];
+        store_tenant_env_close(t);
+    }
+    pthread_mutex_unlock(&s->lock);
+
+    if ((err = store_reg_txn(s, true, &txn)) != STORE_OK)
+        goto out;
+    store_put_be64(key, id);
+    MDB_val kid = { sizeof key, key }, kname = { 16, hash };
+    if ((err = store_from_mdb(mdb_del(txn, s->reg_tenants, &kid, NULL))) != STORE_OK ||
+        (err = store_from_mdb(mdb_del(txn, s->reg_names, &kname, NULL))) != STORE_OK)
+        goto out;
+    err = store_from_mdb(mdb_txn_commit(txn));
+    txn = NULL;
+    if (err == STORE_OK)
+        err = store_from_mdb(mdb_env_sync(s->reg_env, 1));
+    if (err != STORE_OK)
+        goto out;
+    path = store_tenant_path(s->dir, id);
+    if (!path) {
+        err = STORE_ENOMEM;
+        goto out;
+    }
+    if ((err = store_tenant_dir_remove(path)) != STORE_OK)
+        store_log(LOG_WARNING, "tenant %llu left the registry but its folder "
+                  "could not be removed", (unsigned long long)id);
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    if (probe_fd >= 0)
+        close(probe_fd);
+    free(path);
+    return err;
+}
+
+/* ===================================================================== */
+/* Looking up and listing                                                 */
+/* ===================================================================== */
+
+store_err store_tenant_find(store *s, const char *name, size_t len,
+                            struct store_tenant_info *info)
+{
+    uint8_t hash[16];
+    uint64_t id;
+    MDB_txn *txn = NULL;
+    store_err err;
+
+    if (store_tenant_name_check(name, len) != STORE_OK)
+        return STORE_ENOENT;
+    seal_name_hash128(s->regkey, name, len, hash);
+    if ((err = store_reg_txn(s, false, &txn)) != STORE_OK)
+        return err;
+    err = store_reg_name_get(s, txn, hash, &id);
+    if (err == STORE_OK)
+        err = store_reg_record_get(s, txn, id, info);
+    mdb_txn_abort(txn);
+    if (err == STORE_OK && (strlen(info->name) != len ||
+                            memcmp(info->name, name, len) != 0))
+        err = STORE_ENOENT;    /* a 128-bit hash collision */
+    if (err == STORE_OK)
+        err = store_tenant_info_attrs(s, info);
+    return err;
+}
+
+store_err store_tenant_each(store *s, store_tenant_fn fn, void *arg)
+{
+    struct store_tenant_info *infos = NULL;
+    size_t n = 0, cap = 0;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    store_err err;
+    int rc;
+
+    /* Collect the records first: s->lock (taken to open tenants) must not
+     * be taken inside a registry transaction. */
+    if ((err = store_reg_txn(s, false, &txn)) != STORE_OK)
+        return err;
+    if ((err = store_from_mdb(mdb_cursor_open(txn, s->reg_tenants, &cur))) != STORE_OK)
+        goto out;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8) {
+            err = STORE_EIO;
+            goto out;
+        }
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            struct store_tenant_info *p = realloc(infos, nc * sizeof *p);
+            if (!p) {
+                err = STORE_ENOMEM;
+                goto out;
+            }
+            infos = p;
+            cap = nc;
+        }
+        memset(&infos[n], 0, sizeof infos[n]);
+        err = store_reg_record_get(s, txn, store_get_be64(k.mv_data), &infos[n]);
+        if (err != STORE_OK)
+            goto out;
+        n++;
+    }
+    if (rc != MDB_NOTFOUND) {
+        err = store_from_mdb(rc);
+        goto out;
+    }
+    mdb_cursor_close(cur);
+    cur = NULL;
+    mdb_txn_abort(txn);
+    txn = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if ((err = store_tenant_info_attrs(s, &infos[i])) != STORE_OK)
+            goto out;
+        if (fn(&infos[i], arg) != 0)
+            break;
+    }
+out:
+    if (cur)
+        mdb_cursor_close(cur);
+    if (txn)
+        mdb_txn_abort(txn);
+    if (infos) {
+        seal_wipe(infos, cap * sizeof *infos);
+        free(infos);
+    }
+    return err;
+}
+
+store_err store_tenant_count(store *s, uint64_t *count)
+{
+    MDB_txn *txn = NULL;
+    MDB_stat ms;
+    store_err err;
+
+    if ((err = store_reg_txn(s, false, &txn)) != STORE_OK)
+        return err;
+    err = store_from_mdb(mdb_stat(txn, s->reg_tenants, &ms));
+    if (err == STORE_OK)
+        *count = ms.ms_entries;
+    mdb_txn_abort(txn);
+    return err;
+}
