@@ -105,13 +105,17 @@ store_err store_header_unlock(const char *dir, const char *pass,
 /* ---- store_tenant.c ---- */
 /* Open (or with `create`, create) the tenant env in folder `path`, deriving
  * the tenant's keys from `master`.  A created env gets its root inode with
- * the given owner and mode.  An opened env has its orphans purged (unless
- * rdonly). */
+ * the given owner and mode.  Opening checks that the root inode opens under
+ * the derived keys (STORE_EIO otherwise). */
 store_err store_tenant_env_open(const char *path, uint64_t id,
                                 const seal_key *master, bool rdonly,
                                 bool create, uint32_t uid, uint32_t gid,
                                 uint32_t mode, store_tenant **out);
 void store_tenant_env_close(store_tenant *t);
+/* Delete the orphans (records unlinked while open) a crashed daemon left.
+ * Only the daemon may call this, under the daemon lock: while a daemon
+ * serves the store, its orphans are still open files. */
+store_err store_tenant_orphans_purge(store_tenant *t);
 /* Path of tenant `id`'s folder inside store dir (malloc'd). */
 char *store_tenant_path(const char *dir, uint64_t id);
 
@@ -146,6 +150,39 @@ store_err store_inode_del(store_tenant *t, MDB_txn *txn, uint64_t ino);
 store_err store_ino_alloc(store_tenant *t, MDB_txn *txn, uint64_t *ino);
 void store_inode_to_attr(uint64_t ino, const struct store_inode *in,
                          struct store_attr *a);
+
+/* ---- directory entries (store_dirent.c; layout there) ---- */
+/* Is `name` a valid entry name?  STORE_EINVAL (empty, '/', NUL, "." or
+ * ".."), STORE_ENAMETOOLONG. */
+store_err store_name_check(const char *name, size_t len);
+/* The result of looking a name up in a folder. */
+struct store_dirent_hit {
+    uint64_t cookie;           /* the name's slot, whether used or not */
+    uint64_t ino;              /* found: the entry's inode */
+    uint32_t type;             /* found: its mode & S_IFMT */
+    bool found;                /* an entry with this very name exists */
+    bool other;                /* the slot holds another name (collision) */
+};
+/* Find `name` in folder `parent`; errors only for damage (STORE_EIO) and
+ * LMDB failures. */
+store_err store_dirent_find(store_tenant *t, MDB_txn *txn, uint64_t parent,
+                            const char *name, size_t len,
+                            struct store_dirent_hit *hit);
+/* Seal and store (or replace) the entry at parent/cookie. */
+store_err store_dirent_put(store_tenant *t, MDB_txn *txn, uint64_t parent,
+                           uint64_t cookie, uint64_t ino, uint32_t type,
+                           const char *name, size_t len);
+store_err store_dirent_del(store_tenant *t, MDB_txn *txn, uint64_t parent,
+                           uint64_t cookie);
+/* Read folder `ino`: STORE_ENOENT, STORE_ENOTDIR, STORE_EIO. */
+store_err store_dir_get(store_tenant *t, MDB_txn *txn, uint64_t ino,
+                        struct store_inode *in);
+/* Read the inode an entry names; a missing one is damage (STORE_EIO). */
+store_err store_dirent_target(store_tenant *t, MDB_txn *txn, uint64_t ino,
+                              struct store_inode *in);
+/* Does folder `dir` hold no entry? */
+store_err store_dir_is_empty(store_tenant *t, MDB_txn *txn, uint64_t dir,
+                             bool *empty);
 
 /* ---- content blocks (store_file.c) ---- */
 /* Write `len` bytes at `off` into the blocks of `ino` inside `txn`, updating

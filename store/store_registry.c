@@ -231,6 +231,12 @@ store_err store_tenant_get(store *s, uint64_t id, store_tenant **out)
                                 0, 0, 0, &t);
     if (err != STORE_OK)
         goto out;
+    if (s->flags & STORE_OPEN_DAEMON) {
+        if ((err = store_tenant_orphans_purge(t)) != STORE_OK) {
+            store_tenant_env_close(t);
+            goto out;
+        }
+    }
     if ((err = store_open_add(s, t)) != STORE_OK) {
         store_tenant_env_close(t);
         goto out;

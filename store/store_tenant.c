@@ -1,0 +1,426 @@
+/*
+ * store_tenant.c - one tenant's database: creating and opening its LMDB
+ * environment, deriving its keys, purging orphans left by a crash, closing
+ * it, and the transaction and clock helpers every other store_ file uses.
+ * Also the two simplest reads, store_getattr() and store_tenant_sync().
+ *
+ * A tenant env lives in STORE/tenants/<16 hex digits of the id>/ and holds
+ * six named tables (see struct store_tenant): "inodes", "dirents",
+ * "blocks", "xattrs", "orphans" and "meta".  The meta table holds, in the
+ * clear (they are not secret):
+ *
+ *     "format"    8 bytes big-endian, the tenant format version (1)
+ *     "next_ino"  8 bytes big-endian, the next inode number to hand out
+ *
+ * Keys: tenant key = KDF(master, tenant id, "tfs-tent"); from it the value
+ * key KDF(tenant key, 1, "tfs-seal") and the name-hash key KDF(tenant key,
+ * 1, "tfs-name").  The tenant key itself is wiped as soon as both exist.
+ * Opening an env checks that its root inode authenticates, so an env opened
+ * under the wrong tenant id or master key fails with STORE_EIO at once.
+ *
+ * Envs are opened with MDB_NOSYNC: commits are made durable by
+ * store_tenant_sync() (and the daemon's flusher), and by the close.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store_internal.h"
+
+#define TENANT_FORMAT 1u
+
+/* ---------------------------------------------------------------------- */
+/* Small helpers                                                           */
+/* ---------------------------------------------------------------------- */
+
+char *store_tenant_path(const char *dir, uint64_t id)
+{
+    char *path = NULL;
+
+    if (asprintf(&path, "%s/%s/%016llx", dir, STORE_TENANTS_DIR,
+                 (unsigned long long)id) < 0)
+        return NULL;
+    return path;
+}
+
+void store_now(struct timespec *ts)
+{
+    if (clock_gettime(CLOCK_REALTIME, ts) != 0) {
+        ts->tv_sec = time(NULL);
+        ts->tv_nsec = 0;
+    }
+}
+
+uint64_t store_tenant_id(const store_tenant *t)
+{
+    return t->id;
+}
+
+store_err store_txn_begin(store_tenant *t, bool write, MDB_txn **txn)
+{
+    if (write && t->rdonly)
+        return STORE_EROFS;
+    return store_from_mdb(mdb_txn_begin(t->env, NULL, write ? 0 : MDB_RDONLY,
+                                        txn));
+}
+
+store_err store_txn_commit(MDB_txn *txn)
+{
+    return store_from_mdb(mdb_txn_commit(txn));
+}
+
+store_err store_tenant_sync(store_tenant *t)
+{
+    if (t->rdonly)
+        return STORE_OK;
+    return store_from_mdb(mdb_env_sync(t->env, 1));
+}
+
+store_err store_getattr(store_tenant *t, uint64_t ino, struct store_attr *a)
+{
+    struct store_inode in;
+    MDB_txn *txn = NULL;
+    store_err err;
+
+    err = store_txn_begin(t, false, &txn);
+    if (err != STORE_OK)
+        return err;
+    err = store_inode_get(t, txn, ino, &in);
+    mdb_txn_abort(txn);
+    if (err == STORE_OK)
+        store_inode_to_attr(ino, &in, a);
+    return err;
+}
+
+static store_err store_meta_put_u64(store_tenant *t, MDB_txn *txn,
+                                    const char *name, uint64_t value)
+{
+    uint8_t buf[8];
+    MDB_val k = { strlen(name), (void *)name }, v = { sizeof(buf), buf };
+
+    store_put_be64(buf, value);
+    return store_from_mdb(mdb_put(txn, t->meta, &k, &v, 0));
+}
+
+/* *value, or STORE_ENOENT when `name` is absent, STORE_EIO when malformed. */
+static store_err store_meta_get_u64(store_tenant *t, MDB_txn *txn,
+                                    const char *name, uint64_t *value)
+{
+    MDB_val k = { strlen(name), (void *)name }, v;
+    int rc = mdb_get(txn, t->meta, &k, &v);
+
+    if (rc == MDB_NOTFOUND)
+        return STORE_ENOENT;
+    if (rc != 0)
+        return store_from_mdb(rc);
+    if (v.mv_size != 8)
+        return STORE_EIO;
+    *value = store_get_be64(v.mv_data);
+    return STORE_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Opening                                                                 */
+/* ---------------------------------------------------------------------- */
+
+static store_err store_tenant_keys_derive(store_tenant *t, const seal_key *master)
+{
+    seal_key *tkey = seal_key_derive(master, t->id, STORE_KDF_TENANT);
+    store_err err = STORE_ENOMEM;
+
+    if (tkey == NULL)
+        goto out;
+    t->key = seal_key_derive(tkey, 1, STORE_KDF_SEAL);
+    t->namekey = seal_key_derive(tkey, 1, STORE_KDF_NAME);
+    if (t->key != NULL && t->namekey != NULL)
+        err = STORE_OK;
+out:
+    seal_key_free(tkey);
+    return err;
+}
+
+static store_err store_tenant_dbs_open(store_tenant *t, MDB_txn *txn, bool create)
+{
+    static const struct { const char *name; size_t off; } tables[] = {
+        { "inodes",  offsetof(struct store_tenant, inodes) },
+        { "dirents", offsetof(struct store_tenant, dirents) },
+        { "blocks",  offsetof(struct store_tenant, blocks) },
+        { "xattrs",  offsetof(struct store_tenant, xattrs) },
+        { "orphans", offsetof(struct store_tenant, orphans) },
+        { "meta",    offsetof(struct store_tenant, meta) },
+    };
+
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+        MDB_dbi *dbi = (MDB_dbi *)((char *)t + tables[i].off);
+        int rc = mdb_dbi_open(txn, tables[i].name, create ? MDB_CREATE : 0, dbi);
+
+        if (rc == MDB_NOTFOUND) {
+            store_log(LOG_ERR, "tenant %llu: database incomplete",
+                      (unsigned long long)t->id);
+            return STORE_EIO;
+        }
+        if (rc != 0)
+            return store_from_mdb(rc);
+    }
+    return STORE_OK;
+}
+
+/* Write the meta keys and the root folder of a new tenant. */
+static store_err store_tenant_init(store_tenant *t, MDB_txn *txn, uint32_t uid,
+                                   uint32_t gid, uint32_t mode)
+{
+    struct store_inode root;
+    store_err err;
+
+    memset(&root, 0, sizeof(root));
+    root.mode = S_IFDIR | (mode & 07777);
+    root.uid = uid;
+    root.gid = gid;
+    root.nlink = 2;
+    root.parent = STORE_ROOT_INO;
+    root.nonce = seal_random_u64();
+    store_now(&root.ctime);
+    root.atime = root.mtime = root.ctime;
+
+    err = store_meta_put_u64(t, txn, "format", TENANT_FORMAT);
+    if (err == STORE_OK)
+        err = store_meta_put_u64(t, txn, "next_ino", STORE_ROOT_INO + 1);
+    if (err == STORE_OK)
+        err = store_inode_put(t, txn, STORE_ROOT_INO, &root);
+    return err;
+}
+
+/* Delete one orphan: its blocks, xattrs, inode and orphan key. */
+static store_err store_orphan_purge(store_tenant *t, MDB_txn *txn, uint64_t ino)
+{
+    struct store_inode in;
+    uint8_t kbuf[8];
+    MDB_val k = { sizeof(kbuf), kbuf };
+    store_err err;
+    int rc;
+
+    /* an inode that has links (never made by our operations) is kept;
+     * only its orphan mark goes */
+    err = store_inode_get(t, txn, ino, &in);
+    if (err == STORE_OK && in.nlink == 0) {
+        err = store_blocks_truncate(t, txn, ino, &in, 0);
+        if (err == STORE_OK)
+            err = store_xattrs_delete_all(t, txn, ino);
+        if (err == STORE_OK)
+            err = store_inode_del(t, txn, ino);
+    } else if (err == STORE_ENOENT) {
+        err = STORE_OK;   /* only the orphan key was left */
+    }
+    if (err != STORE_OK)
+        return err;
+    store_put_be64(kbuf, ino);
+    rc = mdb_del(txn, t->orphans, &k, NULL);
+    return rc == MDB_NOTFOUND ? STORE_OK : store_from_mdb(rc);
+}
+
+/* Delete every orphan left by a crash.  A damaged orphan is logged (by
+ * store_inode_get) and left in place rather than refusing the tenant. */
+static store_err store_orphans_purge_all(store_tenant *t, MDB_txn *txn)
+{
+    uint64_t *inos = NULL, damaged = 0, purged = 0;
+    size_t n = 0, cap = 0;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    store_err err = STORE_OK;
+    int rc;
+
+    rc = mdb_cursor_open(txn, t->orphans, &cur);
+    if (rc != 0)
+        return store_from_mdb(rc);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8)
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            uint64_t *p = realloc(inos, ncap * sizeof(*inos));
+            if (p == NULL) {
+                err = STORE_ENOMEM;
+                goto out;
+            }
+            inos = p;
+            cap = ncap;
+        }
+        inos[n++] = store_get_be64(k.mv_data);
+    }
+    if (rc != MDB_NOTFOUND) {
+        err = store_from_mdb(rc);
+        goto out;
+    }
+    mdb_cursor_close(cur);
+    cur = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        err = store_orphan_purge(t, txn, inos[i]);
+        if (err == STORE_EIO) {
+            damaged++;
+            err = STORE_OK;
+            continue;
+        }
+        if (err != STORE_OK)
+            goto out;
+        purged++;
+    }
+    if (purged > 0)
+        store_log(LOG_INFO, "tenant %llu: deleted %llu orphan record(s) left by a crash",
+                  (unsigned long long)t->id, (unsigned long long)purged);
+    if (damaged > 0)
+        store_log(LOG_WARNING, "tenant %llu: %llu damaged orphan(s) kept",
+                  (unsigned long long)t->id, (unsigned long long)damaged);
+out:
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    free(inos);
+    return err;
+}
+
+store_err store_tenant_orphans_purge(store_tenant *t)
+{
+    MDB_txn *txn = NULL;
+    store_err err;
+
+    if (t->rdonly)
+        return STORE_OK;
+    if ((err = store_txn_begin(t, true, &txn)) != STORE_OK)
+        return err;
+    err = store_orphans_purge_all(t, txn);
+    if (err == STORE_OK)
+        return store_txn_commit(txn);
+    mdb_txn_abort(txn);
+    return err;
+}
+
+/* Check the format and that the root inode opens under our keys. */
+static store_err store_tenant_check(store_tenant *t, MDB_txn *txn)
+{
+    struct store_inode root;
+    uint64_t format = 0;
+    store_err err;
+
+    err = store_meta_get_u64(t, txn, "format", &format);
+    if (err == STORE_ENOENT || err == STORE_EIO) {
+        store_log(LOG_ERR, "tenant %llu: database has no valid format mark",
+                  (unsigned long long)t->id);
+        return STORE_EIO;
+    }
+    if (err != STORE_OK)
+        return err;
+    if (format != TENANT_FORMAT)
+        return STORE_EVERSION;
+    err = store_inode_get(t, txn, STORE_ROOT_INO, &root);
+    if (err == STORE_ENOENT)
+        err = STORE_EIO;
+    if (err == STORE_OK && !S_ISDIR(root.mode))
+        err = STORE_EIO;
+    return err;
+}
+
+static store_err store_tenant_env_setup(store_tenant *t, const char *path,
+                                        bool create)
+{
+    unsigned flags = MDB_NOTLS | MDB_NOSYNC | (t->rdonly ? MDB_RDONLY : 0);
+    int rc;
+
+    if (create && mkdir(path, 0700) != 0 && errno != EEXIST)
+        return store_from_errno(errno);
+    rc = mdb_env_create(&t->env);
+    if (rc != 0) {
+        t->env = NULL;
+        return store_from_mdb(rc);
+    }
+    rc = mdb_env_set_maxdbs(t->env, 8);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize(t->env, STORE_TENANT_MAPSIZE);
+    if (rc == 0)
+        rc = mdb_env_set_maxreaders(t->env, STORE_MAXREADERS);
+    if (rc == 0)
+        rc = mdb_env_open(t->env, path, flags, 0600);
+    if (rc != 0) {
+        mdb_env_close(t->env);   /* never half-open: close syncs nothing */
+        t->env = NULL;
+    }
+    return store_from_mdb(rc);
+}
+
+store_err store_tenant_env_open(const char *path, uint64_t id,
+                                const seal_key *master, bool rdonly,
+                                bool create, uint32_t uid, uint32_t gid,
+                                uint32_t mode, store_tenant **out)
+{
+    store_tenant *t;
+    MDB_txn *txn = NULL;
+    uint64_t format;
+    store_err err;
+
+    *out = NULL;
+    if (create && rdonly)
+        return STORE_EINVAL;
+    t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return STORE_ENOMEM;
+    t->id = id;
+    t->rdonly = rdonly;
+
+    err = store_tenant_keys_derive(t, master);
+    if (err != STORE_OK)
+        goto out;
+    err = store_tenant_env_setup(t, path, create);
+    if (err != STORE_OK)
+        goto out;
+    err = store_txn_begin(t, !rdonly, &txn);
+    if (err != STORE_OK)
+        goto out;
+    err = store_tenant_dbs_open(t, txn, create);
+    if (err != STORE_OK)
+        goto out;
+
+    if (create) {
+        err = store_meta_get_u64(t, txn, "format", &format);
+        if (err == STORE_OK)
+            err = STORE_EEXIST;        /* already a tenant database */
+        else if (err == STORE_ENOENT)
+            err = store_tenant_init(t, txn, uid, gid, mode);
+        if (err != STORE_OK)
+            goto out;
+    } else {
+        err = store_tenant_check(t, txn);
+        if (err != STORE_OK)
+            goto out;
+    }
+
+    /* committing (even a read txn) keeps the dbi handles for the env */
+    err = store_txn_commit(txn);
+    txn = NULL;
+    if (err == STORE_OK && create)
+        err = store_from_mdb(mdb_env_sync(t->env, 1));
+out:
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (err != STORE_OK) {
+        store_tenant_env_close(t);
+        return err;
+    }
+    *out = t;
+    return STORE_OK;
+}
+
+void store_tenant_env_close(store_tenant *t)
+{
+    if (t == NULL)
+        return;
+    if (t->env != NULL) {
+        if (!t->rdonly)
+            (void)mdb_env_sync(t->env, 1);
+        mdb_env_close(t->env);
+    }
+    seal_key_free(t->key);
+    seal_key_free(t->namekey);
+    free(t);
+}
