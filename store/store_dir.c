@@ -39,16 +39,6 @@ static store_err store_orphan_add(store_tenant *t, MDB_txn *txn, uint64_t ino)
     return store_from_mdb(mdb_put(txn, t->orphans, &k, &v, 0));
 }
 
-/* Finish a write transaction: commit on success, abort otherwise. */
-static store_err store_txn_end(MDB_txn *txn, store_err err)
-{
-    if (err != STORE_OK) {
-        mdb_txn_abort(txn);
-        return err;
-    }
-    return store_txn_commit(txn);
-}
-
 static store_err store_mknod_check(uint32_t mode, const char *target, size_t tlen)
 {
     switch (mode & S_IFMT) {

@@ -124,6 +124,9 @@ char *store_tenant_path(const char *dir, uint64_t id);
 store_err store_txn_begin(store_tenant *t, bool write, MDB_txn **txn);
 /* Commit; on failure the txn is gone and the error translated. */
 store_err store_txn_commit(MDB_txn *txn);
+/* Finish a write transaction: commit when err is STORE_OK (returning the
+ * commit's result), abort and return err otherwise. */
+store_err store_txn_end(MDB_txn *txn, store_err err);
 /* The current time, for ctime/mtime/atime. */
 void store_now(struct timespec *ts);
 

@@ -71,6 +71,15 @@ store_err store_txn_commit(MDB_txn *txn)
     return store_from_mdb(mdb_txn_commit(txn));
 }
 
+store_err store_txn_end(MDB_txn *txn, store_err err)
+{
+    if (err != STORE_OK) {
+        mdb_txn_abort(txn);
+        return err;
+    }
+    return store_txn_commit(txn);
+}
+
 store_err store_tenant_sync(store_tenant *t)
 {
     if (t->rdonly)
