@@ -1,0 +1,169 @@
+/*
+ * fs.h - internal header of the FUSE front end (fs/).  Not a public contract:
+ * only the files of fs/ include it.
+ *
+ * Three kinds of identifiers meet here:
+ *
+ *   - the FUSE inode number the kernel sees (fuse_ino_t, also st_ino);
+ *   - the tenant id, a positive number from the store's registry;
+ *   - the tenant-local inode number the store uses (below 2^STORE_INO_BITS).
+ *
+ * A FUSE inode is (tenant id << STORE_INO_BITS) | local inode, so no table is
+ * needed to translate: FUSE_ROOT_ID (1) has tenant id 0, which no tenant uses,
+ * and stands for the mount root that lists the tenants.  Lookup counts are not
+ * tracked (forget is a no-op); only open files are counted (struct fs_open),
+ * so that a record unlinked while open keeps its data until the last close.
+ *
+ * Lock order: fs_ctx.open_lock is a leaf lock; no store call is made while it
+ * is held.
+ */
+#ifndef TENANTFS_FS_H
+#define TENANTFS_FS_H
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "store.h"
+
+#define FS_TIMEOUT 1.0          /* entry and attribute cache time, seconds */
+#define FS_BLKSIZE 4096         /* st_blksize and a folder's st_size */
+
+struct fs_open;                 /* one open (tenant, inode); fs_inode.c */
+
+struct fs_ctx {
+    store *store;               /* set before mounting; then read-only */
+    struct timespec mounted;    /* times of the mount root */
+    pthread_mutex_t open_lock;  /* protects open_tab */
+    struct fs_open **open_tab;  /* hash buckets, FS_OPEN_BUCKETS of them */
+};
+
+static inline struct fs_ctx *fs_ctx_of(fuse_req_t req)
+{
+    return fuse_req_userdata(req);
+}
+
+/* ---- inode numbers (fs_inode.c) ---------------------------------------- */
+
+static inline uint64_t fs_ino_tenant(fuse_ino_t ino)
+{
+    return (uint64_t)ino >> STORE_INO_BITS;
+}
+
+static inline uint64_t fs_ino_local(fuse_ino_t ino)
+{
+    return (uint64_t)ino & (((uint64_t)1 << STORE_INO_BITS) - 1);
+}
+
+static inline fuse_ino_t fs_ino_make(uint64_t tenant, uint64_t local)
+{
+    return (fuse_ino_t)((tenant << STORE_INO_BITS) | local);
+}
+
+static inline bool fs_ino_is_root(fuse_ino_t ino)
+{
+    return ino == FUSE_ROOT_ID;
+}
+
+/* Resolve a tenant inode: its open tenant and local inode number.  Returns 0
+ * or an errno (ENOENT for an unknown tenant, EPERM for the mount root). */
+int fs_ino_resolve(struct fs_ctx *c, fuse_ino_t ino, store_tenant **t,
+                   uint64_t *local);
+
+/* store_attr of tenant `tid` -> struct stat with the FUSE inode number. */
+void fs_attr_to_stat(uint64_t tid, const struct store_attr *a, struct stat *st);
+
+/* Fill an entry reply for a tenant inode. */
+void fs_attr_to_entry(uint64_t tid, const struct store_attr *a,
+                      struct fuse_entry_param *e);
+
+/* Attributes of the mount root: 0755 root:root, nlink 2 + tenants. */
+int fs_root_stat(struct fs_ctx *c, struct stat *st);
+
+/* Entry of tenant `name` at the mount root.  Returns 0 or an errno. */
+int fs_root_lookup(struct fs_ctx *c, const char *name,
+                   struct fuse_entry_param *e);
+
+/* ---- open files and orphans (fs_inode.c) -------------------------------- */
+
+int fs_open_ctx_init(struct fs_ctx *c);
+void fs_open_ctx_free(struct fs_ctx *c);
+
+/* Count one more open handle of `ino`.  Returns 0 or ENOMEM. */
+int fs_open_get(struct fs_ctx *c, fuse_ino_t ino);
+
+/* Drop one open handle; at the last one of an orphaned inode, delete it. */
+void fs_open_put(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino);
+
+/* The store made `local` an orphan: delete it now if nothing has it open,
+ * else at the last release.  Does nothing for local 0. */
+void fs_orphan_note(struct fs_ctx *c, store_tenant *t, uint64_t local);
+
+/* ---- errors (fs_errno.c) ------------------------------------------------ */
+
+/* The one mapping of store_err to errno. */
+int fs_errno(store_err e);
+
+/* Reply with the errno of `e` (which may be STORE_OK: then 0). */
+void fs_reply_store_err(fuse_req_t req, store_err e);
+
+/* ---- ops (fs_dir_ops.c, fs_file_ops.c, fs_attr_ops.c) -------------------- */
+
+void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_op_readlink(fuse_req_t req, fuse_ino_t ino);
+void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+                 mode_t mode, dev_t rdev);
+void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+                 mode_t mode);
+void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+                   const char *name);
+void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+                  fuse_ino_t newparent, const char *newname, unsigned flags);
+void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+                const char *newname);
+void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                   struct fuse_file_info *fi);
+void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi);
+void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
+                      struct fuse_file_info *fi);
+void fs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+                    struct fuse_file_info *fi);
+
+/* Create any kind of node; shared by mknod, mkdir, symlink and create.
+ * Returns 0 and fills *e, or an errno. */
+int fs_node_make(fuse_req_t req, fuse_ino_t parent, const char *name,
+                 mode_t mode, const char *target, struct fuse_entry_param *e);
+
+void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+                  mode_t mode, struct fuse_file_info *fi);
+void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                struct fuse_file_info *fi);
+void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+                 off_t off, struct fuse_file_info *fi);
+void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+                 struct fuse_file_info *fi);
+void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+                     off_t length, struct fuse_file_info *fi);
+
+void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+                   int to_set, struct fuse_file_info *fi);
+void fs_op_statfs(fuse_req_t req, fuse_ino_t ino);
+void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+                    const char *value, size_t size, int flags);
+void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+                    size_t size);
+void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+#endif

@@ -1,0 +1,456 @@
+/*
+ * fs_dir_ops.c - FUSE operations on names and folders: lookup, creating and
+ * removing nodes, rename, link, readlink and folder listings.
+ *
+ * The mount root is handled here explicitly: its entries are the tenants
+ * (store_tenant_each), names starting with '.' are reserved (ENOENT), and
+ * nothing is created, removed or renamed there through the filesystem
+ * (EPERM; tenants are managed by tenantctl).  Below the root every call is
+ * one store call on the tenant the inode number names; two inodes of
+ * different tenants never meet in one call (EXDEV).
+ *
+ * Listing offsets: 1 and 2 are "." and ".."; after that the offset of an
+ * entry is the store's cookie (at least 3), and a listing resumes after it.
+ * At the root the offset of a tenant is its id + 2.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+
+/* ===================================================================== */
+/* Lookup and node creation                                              */
+/* ===================================================================== */
+
+void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    struct fs_ctx *c = fs_ctx_of(req);
+    struct fuse_entry_param e;
+    struct store_attr a;
+    store_tenant *t;
+    uint64_t local;
+    int err;
+
+    if (fs_ino_is_root(parent)) {
+        err = fs_root_lookup(c, name, &e);
+        goto out;
+    }
+    err = fs_ino_resolve(c, parent, &t, &local);
+    if (err == 0)
+        err = fs_errno(store_lookup(t, local, name, strlen(name), &a));
+    if (err == 0) {
+        fs_attr_to_entry(store_tenant_id(t), &a, &e);
+    } else if (err == ENOENT) {
+        /* We are the only writer below the root: let the kernel cache the
+         * absence for as long as it caches an entry (ino 0 = negative). */
+        memset(&e, 0, sizeof(e));
+        e.entry_timeout = FS_TIMEOUT;
+        err = 0;
+    }
+out:
+    if (err != 0)
+        fuse_reply_err(req, err);
+    else
+        fuse_reply_entry(req, &e);
+}
+
+int fs_node_make(fuse_req_t req, fuse_ino_t parent, const char *name,
+                 mode_t mode, const char *target, struct fuse_entry_param *e)
+{
+    struct fs_ctx *c = fs_ctx_of(req);
+    const struct fuse_ctx *who = fuse_req_ctx(req);
+    struct store_attr pa, a;
+    store_tenant *t;
+    uint64_t local;
+    uint32_t gid = who->gid;
+    size_t tlen = target != NULL ? strlen(target) : 0;
+    int err;
+
+    if (fs_ino_is_root(parent))
+        return EPERM;
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return EPERM;           /* docs/semantics.md: no device nodes */
+    err = fs_ino_resolve(c, parent, &t, &local);
+    if (err != 0)
+        return err;
+    err = fs_errno(store_getattr(t, local, &pa));
+    if (err != 0)
+        return err;
+    if (!S_ISDIR(pa.mode))
+        return ENOTDIR;
+    if (pa.mode & S_ISGID) {
+        gid = pa.gid;           /* BSD group semantics under a setgid folder */
+        if (S_ISDIR(mode))
+            mode |= S_ISGID;
+    }
+    err = fs_errno(store_mknod(t, local, name, strlen(name), mode, who->uid,
+                               gid, target, tlen, &a));
+    if (err != 0)
+        return err;
+    fs_attr_to_entry(store_tenant_id(t), &a, e);
+    return 0;
+}
+
+static void fs_node_reply(fuse_req_t req, fuse_ino_t parent, const char *name,
+                          mode_t mode, const char *target)
+{
+    struct fuse_entry_param e;
+    int err = fs_node_make(req, parent, name, mode, target, &e);
+
+    if (err != 0)
+        fuse_reply_err(req, err);
+    else
+        fuse_reply_entry(req, &e);
+}
+
+void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+                 mode_t mode, dev_t rdev)
+{
+    (void)rdev;
+    if ((mode & S_IFMT) == 0)
+        mode |= S_IFREG;
+    fs_node_reply(req, parent, name, mode, NULL);
+}
+
+void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+                 mode_t mode)
+{
+    fs_node_reply(req, parent, name, S_IFDIR | (mode & 07777), NULL);
+}
+
+void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+                   const char *name)
+{
+    if (strlen(link) > STORE_SYMLINK_MAX) {
+        fuse_reply_err(req, ENAMETOOLONG);
+        return;
+    }
+    fs_node_reply(req, parent, name, S_IFLNK | 0777, link);
+}
+
+void fs_op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+    char buf[STORE_SYMLINK_MAX + 1];
+    store_tenant *t;
+    uint64_t local;
+    size_t len = 0;
+    int err = fs_ino_resolve(fs_ctx_of(req), ino, &t, &local);
+
+    if (err == EPERM)
+        err = EINVAL;           /* the mount root is no symlink */
+    if (err == 0)
+        err = fs_errno(store_readlink(t, local, buf, sizeof(buf) - 1, &len));
+    if (err != 0) {
+        fuse_reply_err(req, err);
+        return;
+    }
+    buf[len] = '\0';
+    fuse_reply_readlink(req, buf);
+}
+
+/* ===================================================================== */
+/* Removal, rename and link                                              */
+/* ===================================================================== */
+
+void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    struct fs_ctx *c = fs_ctx_of(req);
+    store_tenant *t;
+    uint64_t local, orphan = 0;
+    int err = fs_ino_resolve(c, parent, &t, &local);
+
+    if (err == 0)
+        err = fs_errno(store_unlink(t, local, name, strlen(name), &orphan));
+    if (err == 0)
+        fs_orphan_note(c, t, orphan);
+    fuse_reply_err(req, err);
+}
+
+void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    store_tenant *t;
+    uint64_t local;
+    int err = fs_ino_resolve(fs_ctx_of(req), parent, &t, &local);
+
+    if (err == 0)
+        err = fs_errno(store_rmdir(t, local, name, strlen(name)));
+    fuse_reply_err(req, err);
+}
+
+void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+                  fuse_ino_t newparent, const char *newname, unsigned flags)
+{
+    struct fs_ctx *c = fs_ctx_of(req);
+    store_tenant *t, *nt;
+    uint64_t local, newlocal, orphan = 0;
+    unsigned sflags = 0;
+    int err = 0;
+
+    if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
+        err = EINVAL;           /* RENAME_WHITEOUT and anything newer */
+    else if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
+        err = EINVAL;
+    else if (fs_ino_is_root(parent) || fs_ino_is_root(newparent))
+        err = EPERM;
+    else if (fs_ino_tenant(parent) != fs_ino_tenant(newparent))
+        err = EXDEV;
+    if (err != 0)
+        goto out;
+    if (flags & RENAME_NOREPLACE)
+        sflags |= STORE_RENAME_NOREPLACE;
+    if (flags & RENAME_EXCHANGE)
+        sflags |= STORE_RENAME_EXCHANGE;
+    err = fs_ino_resolve(c, parent, &t, &local);
+    if (err == 0)
+        err = fs_ino_resolve(c, newparent, &nt, &newlocal);
+    if (err == 0)
+        err = fs_errno(store_rename(t, local, name, strlen(name), newlocal,
+                                    newname, strlen(newname), sflags,
+                                    &orphan));
+    if (err == 0)
+        fs_orphan_note(c, t, orphan);
+out:
+    fuse_reply_err(req, err);
+}
+
+void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+                const char *newname)
+{
+    struct fs_ctx *c = fs_ctx_of(req);
+    struct fuse_entry_param e;
+    struct store_attr a;
+    store_tenant *t, *nt;
+    uint64_t local, newlocal;
+    int err;
+
+    if (fs_ino_is_root(ino) || fs_ino_is_root(newparent)) {
+        err = EPERM;
+        goto out;
+    }
+    if (fs_ino_tenant(ino) != fs_ino_tenant(newparent)) {
+        err = EXDEV;
+        goto out;
+    }
+    err = fs_ino_resolve(c, ino, &t, &local);
+    if (err == 0)
+        err = fs_ino_resolve(c, newparent, &nt, &newlocal);
+    if (err == 0)
+        err = fs_errno(store_link(t, local, newlocal, newname,
+                                  strlen(newname), &a));
+    if (err == 0)
+        fs_attr_to_entry(store_tenant_id(t), &a, &e);
+out:
+    if (err != 0)
+        fuse_reply_err(req, err);
+    else
+        fuse_reply_entry(req, &e);
+}
+
+/* ===================================================================== */
+/* Listings                                                              */
+/* ===================================================================== */
+
+/* A reply buffer being filled by one readdir or readdirplus call. */
+struct fs_dirbuf {
+    fuse_req_t req;
+    char *buf;
+    size_t size, used;
+    bool plus;
+    uint64_t tid;               /* tenant of the listed folder, 0 at root */
+};
+
+/* Add one entry whose next offset is `next`.  Returns non-zero when full. */
+static int fs_dirbuf_add(struct fs_dirbuf *d, const char *name,
+                         const struct stat *st, bool counted, off_t next)
+{
+    size_t n;
+
+    if (d->plus) {
+        struct fuse_entry_param e;
+
+        memset(&e, 0, sizeof(e));
+        e.attr = *st;
+        if (counted) {
+            e.ino = st->st_ino;
+            e.attr_timeout = FS_TIMEOUT;
+            e.entry_timeout = FS_TIMEOUT;
+        }
+        n = fuse_add_direntry_plus(d->req, d->buf + d->used,
+                                   d->size - d->used, name, &e, next);
+    } else {
+        n = fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used,
+                              name, st, next);
+    }
+    if (n > d->size - d->used)
+        return 1;
+    d->used += n;
+    return 0;
+}
+
+static int fs_dirbuf_store_fn(const char *name, size_t len,
+                              const struct store_attr *a, uint64_t cookie,
+                              void *arg)
+{
+    struct fs_dirbuf *d = arg;
+    char nm[STORE_NAME_MAX + 1];
+    struct stat st;
+
+    if (len > STORE_NAME_MAX)
+        len = STORE_NAME_MAX;
+    memcpy(nm, name, len);
+    nm[len] = '\0';
+    if (d->plus) {
+        fs_attr_to_stat(d->tid, a, &st);
+    } else {
+        memset(&st, 0, sizeof(st));
+        st.st_ino = fs_ino_make(d->tid, a->ino);
+        st.st_mode = a->mode & S_IFMT;
+    }
+    return fs_dirbuf_add(d, nm, &st, true, (off_t)cookie);
+}
+
+/* Root listing: a tenant's offset is its id + 2. */
+struct fs_rootlist {
+    struct fs_dirbuf *d;
+    struct fs_ctx *c;
+    off_t after;
+};
+
+static int fs_dirbuf_tenant_fn(const struct store_tenant_info *info, void *arg)
+{
+    struct fs_rootlist *r = arg;
+    struct fuse_entry_param e;
+    struct stat st;
+    off_t off = (off_t)(info->id + 2);
+
+    if (off <= r->after)
+        return 0;
+    if (r->d->plus) {
+        if (fs_root_lookup(r->c, info->name, &e) != 0)
+            return 0;           /* vanished or unreadable: skip it */
+        st = e.attr;
+    } else {
+        memset(&st, 0, sizeof(st));
+        st.st_ino = fs_ino_make(info->id, STORE_ROOT_INO);
+        st.st_mode = S_IFDIR;
+    }
+    return fs_dirbuf_add(r->d, info->name, &st, true, off);
+}
+
+static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
+                        off_t off, bool plus)
+{
+    struct fs_ctx *c = fs_ctx_of(req);
+    struct fs_dirbuf d = { .req = req, .size = size, .plus = plus };
+    struct stat st;
+    store_tenant *t = NULL;
+    uint64_t local = 0;
+    int err = 0;
+
+    d.buf = malloc(size > 0 ? size : 1);
+    if (d.buf == NULL) {
+        err = ENOMEM;
+        goto out;
+    }
+    if (!fs_ino_is_root(ino)) {
+        err = fs_ino_resolve(c, ino, &t, &local);
+        if (err != 0)
+            goto out;
+        d.tid = store_tenant_id(t);
+    }
+    memset(&st, 0, sizeof(st));
+    st.st_mode = S_IFDIR;
+    if (off < 1) {
+        st.st_ino = ino;
+        if (fs_dirbuf_add(&d, ".", &st, false, 1))
+            goto out;
+        off = 1;
+    }
+    if (off < 2) {
+        /* The parent is known only for a tenant's root folder. */
+        st.st_ino = local == STORE_ROOT_INO || t == NULL ? FUSE_ROOT_ID : ino;
+        if (fs_dirbuf_add(&d, "..", &st, false, 2))
+            goto out;
+        off = 2;
+    }
+    if (t == NULL) {
+        struct fs_rootlist r = { .d = &d, .c = c, .after = off };
+
+        err = fs_errno(store_tenant_each(c->store, fs_dirbuf_tenant_fn, &r));
+    } else {
+        err = fs_errno(store_readdir(t, local, off >= 3 ? (uint64_t)off : 0,
+                                     plus, fs_dirbuf_store_fn, &d));
+    }
+out:
+    /* Entries already in the buffer are worth more than a late error. */
+    if (err != 0 && d.used == 0)
+        fuse_reply_err(req, err);
+    else
+        fuse_reply_buf(req, d.buf, d.used);
+    free(d.buf);
+}
+
+void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct store_attr a;
+    store_tenant *t;
+    uint64_t local;
+    int err = 0;
+
+    if (!fs_ino_is_root(ino)) {
+        err = fs_ino_resolve(fs_ctx_of(req), ino, &t, &local);
+        if (err == 0)
+            err = fs_errno(store_getattr(t, local, &a));
+        if (err == 0 && !S_ISDIR(a.mode))
+            err = ENOTDIR;
+    }
+    if (err != 0) {
+        fuse_reply_err(req, err);
+        return;
+    }
+    fi->fh = 0;
+    fuse_reply_open(req, fi);
+}
+
+void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                   struct fuse_file_info *fi)
+{
+    (void)fi;
+    fs_dir_list(req, ino, size, off, false);
+}
+
+void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi)
+{
+    (void)fi;
+    fs_dir_list(req, ino, size, off, true);
+}
+
+void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
+                      struct fuse_file_info *fi)
+{
+    (void)ino;
+    (void)fi;
+    fuse_reply_err(req, 0);
+}
+
+void fs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+                    struct fuse_file_info *fi)
+{
+    store_tenant *t;
+    uint64_t local;
+    int err;
+
+    (void)datasync;
+    (void)fi;
+    if (fs_ino_is_root(ino)) {
+        fs_reply_store_err(req, store_sync(fs_ctx_of(req)->store));
+        return;
+    }
+    err = fs_ino_resolve(fs_ctx_of(req), ino, &t, &local);
+    if (err == 0)
+        err = fs_errno(store_tenant_sync(t));
+    fuse_reply_err(req, err);
+}

@@ -1,0 +1,215 @@
+/*
+ * fs_file_ops.c - FUSE operations on open records: open, create, read,
+ * write, flush, release, fsync and fallocate.
+ *
+ * A file handle carries nothing (fi->fh is 0): every read and write goes to
+ * the store by inode number, which is what lets an unlinked record stay
+ * usable through its open descriptors.  What a handle does own is one count
+ * in the open-file table (fs_inode.c), taken at open/create and dropped at
+ * release; an orphaned inode is deleted at its last release.
+ *
+ * tenantfs owns all its data, so pages are kept in the kernel's cache across
+ * opens (keep_cache).  With the writeback cache the kernel may read through
+ * a write-only handle to fill a page, so the access mode of a handle is
+ * never checked here: the kernel already checked it at open.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+
+/* O_TRUNC arrives with the open when the kernel negotiated atomic_o_trunc
+ * (libfuse's default): the kernel then sends no separate setattr, and with
+ * the writeback cache it trusts its own (zero) size from now on, so the
+ * store must be truncated here or old bytes would survive past new ones. */
+static int fs_file_truncate(store_tenant *t, uint64_t local)
+{
+    struct store_attr in, out;
+
+    memset(&in, 0, sizeof(in));
+    clock_gettime(CLOCK_REALTIME, &in.mtime);
+    return fs_errno(store_setattr(t, local, &in,
+                                  STORE_SET_SIZE | STORE_SET_MTIME, &out));
+}
+
+void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_of(req);
+    struct store_attr a;
+    store_tenant *t;
+    uint64_t local;
+    int err = fs_ino_resolve(c, ino, &t, &local);
+
+    if (err == EPERM)
+        err = EISDIR;           /* the mount root */
+    if (err == 0)
+        err = fs_errno(store_getattr(t, local, &a));
+    if (err == 0 && S_ISDIR(a.mode))
+        err = EISDIR;
+    if (err == 0 && (fi->flags & O_TRUNC) && S_ISREG(a.mode) && a.size > 0)
+        err = fs_file_truncate(t, local);
+    if (err == 0)
+        err = fs_open_get(c, ino);
+    if (err != 0) {
+        fuse_reply_err(req, err);
+        return;
+    }
+    fi->fh = 0;
+    fi->keep_cache = 1;
+    if (fuse_reply_open(req, fi) != 0)
+        fs_open_put(c, t, ino);     /* interrupted: no release will come */
+}
+
+void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+                  mode_t mode, struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_of(req);
+    struct fuse_entry_param e;
+    store_tenant *t;
+    uint64_t local;
+    int err;
+
+    err = fs_node_make(req, parent, name, S_IFREG | (mode & 07777), NULL, &e);
+    if (err == 0)
+        err = fs_ino_resolve(c, e.ino, &t, &local);
+    if (err == 0)
+        err = fs_open_get(c, e.ino);
+    if (err != 0) {
+        fuse_reply_err(req, err);
+        return;
+    }
+    fi->fh = 0;
+    fi->keep_cache = 1;
+    if (fuse_reply_create(req, &e, fi) != 0)
+        fs_open_put(c, t, e.ino);
+}
+
+void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                struct fuse_file_info *fi)
+{
+    store_tenant *t;
+    uint64_t local;
+    size_t got = 0;
+    char *buf = NULL;
+    int err;
+
+    (void)fi;
+    err = fs_ino_resolve(fs_ctx_of(req), ino, &t, &local);
+    if (err != 0)
+        goto out;
+    if (off < 0) {
+        err = EINVAL;
+        goto out;
+    }
+    buf = malloc(size > 0 ? size : 1);
+    if (buf == NULL) {
+        err = ENOMEM;
+        goto out;
+    }
+    err = fs_errno(store_read(t, local, (uint64_t)off, size, buf, &got));
+out:
+    if (err != 0)
+        fuse_reply_err(req, err);
+    else
+        fuse_reply_buf(req, buf, got);
+    free(buf);
+}
+
+void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+                 off_t off, struct fuse_file_info *fi)
+{
+    store_tenant *t;
+    uint64_t local;
+    int err;
+
+    (void)fi;
+    err = fs_ino_resolve(fs_ctx_of(req), ino, &t, &local);
+    if (err == 0 && off < 0)
+        err = EINVAL;
+    if (err == 0)
+        err = fs_errno(store_write(t, local, (uint64_t)off, buf, size, NULL));
+    if (err != 0)
+        fuse_reply_err(req, err);
+    else
+        fuse_reply_write(req, size);
+}
+
+void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    (void)ino;
+    (void)fi;
+    fuse_reply_err(req, 0);     /* each write is already committed */
+}
+
+void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_of(req);
+    store_tenant *t = NULL;
+    uint64_t local;
+
+    (void)fi;
+    if (fs_ino_resolve(c, ino, &t, &local) != 0)
+        t = NULL;
+    fs_open_put(c, t, ino);
+    fuse_reply_err(req, 0);
+}
+
+void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+                 struct fuse_file_info *fi)
+{
+    store_tenant *t;
+    uint64_t local;
+    int err;
+
+    (void)datasync;
+    (void)fi;
+    err = fs_ino_resolve(fs_ctx_of(req), ino, &t, &local);
+    if (err == 0)
+        err = fs_errno(store_tenant_sync(t));
+    fuse_reply_err(req, err);
+}
+
+/* Only mode 0 is supported: it guarantees that the range can be written,
+ * which for a sparse store means extending the size when the range ends
+ * beyond it.  Space is not reserved (no quota or block allocation yet). */
+void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+                     off_t length, struct fuse_file_info *fi)
+{
+    struct store_attr a, in;
+    store_tenant *t;
+    uint64_t local, end;
+    int err;
+
+    (void)fi;
+    if (mode != 0) {
+        err = EOPNOTSUPP;
+        goto out;
+    }
+    if (offset < 0 || length <= 0) {
+        err = EINVAL;
+        goto out;
+    }
+    end = (uint64_t)offset + (uint64_t)length;
+    if (end > STORE_FILE_MAX) {
+        err = EFBIG;
+        goto out;
+    }
+    err = fs_ino_resolve(fs_ctx_of(req), ino, &t, &local);
+    if (err == 0)
+        err = fs_errno(store_getattr(t, local, &a));
+    if (err == 0 && S_ISDIR(a.mode))
+        err = EISDIR;
+    else if (err == 0 && !S_ISREG(a.mode))
+        err = ENODEV;
+    if (err != 0 || end <= a.size)
+        goto out;
+    memset(&in, 0, sizeof(in));
+    in.size = end;
+    clock_gettime(CLOCK_REALTIME, &in.mtime);
+    err = fs_errno(store_setattr(t, local, &in,
+                                 STORE_SET_SIZE | STORE_SET_MTIME, &a));
+out:
+    fuse_reply_err(req, err);
+}

@@ -1,0 +1,247 @@
+/*
+ * fs_inode.c - inode numbers, attributes and open-file accounting.
+ *
+ * Owns the translation between what the kernel sees and what the store
+ * knows: a FUSE inode number is a tenant id and a tenant-local inode packed
+ * into one 64-bit number (see fs.h), so resolving one is arithmetic plus
+ * store_tenant_get(); store_attr becomes struct stat here and nowhere else.
+ * The mount root (FUSE_ROOT_ID) is synthesised: a 0755 root-owned folder
+ * whose entries are the tenants.
+ *
+ * It also owns the table of open files.  The kernel may keep using an inode
+ * after its last name is gone (open descriptors), so an inode the store
+ * reports as an orphan is deleted with store_release() only when its last
+ * handle is released.  The table is a small chained hash keyed by FUSE inode
+ * number, protected by fs_ctx.open_lock; no store call is made under the
+ * lock.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+
+#define FS_OPEN_BUCKETS 1024u
+
+struct fs_open {
+    struct fs_open *next;
+    fuse_ino_t ino;
+    uint64_t count;             /* open handles */
+    bool orphaned;              /* no links left: delete at the last close */
+};
+
+/* ===================================================================== */
+/* Inode numbers and attributes                                          */
+/* ===================================================================== */
+
+int fs_ino_resolve(struct fs_ctx *c, fuse_ino_t ino, store_tenant **t,
+                   uint64_t *local)
+{
+    uint64_t tid = fs_ino_tenant(ino);
+    store_err e;
+
+    if (fs_ino_is_root(ino))
+        return EPERM;
+    if (tid == 0 || tid > STORE_TENANT_MAX)
+        return ENOENT;
+    e = store_tenant_get(c->store, tid, t);
+    if (e != STORE_OK)
+        return fs_errno(e);
+    *local = fs_ino_local(ino);
+    return 0;
+}
+
+void fs_attr_to_stat(uint64_t tid, const struct store_attr *a, struct stat *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->st_ino = fs_ino_make(tid, a->ino);
+    st->st_mode = a->mode;
+    st->st_nlink = a->nlink;
+    st->st_uid = a->uid;
+    st->st_gid = a->gid;
+    st->st_rdev = a->rdev;
+    st->st_size = S_ISDIR(a->mode) ? FS_BLKSIZE : (off_t)a->size;
+    st->st_blocks = (blkcnt_t)a->blocks;
+    st->st_blksize = FS_BLKSIZE;
+    st->st_atim = a->atime;
+    st->st_mtim = a->mtime;
+    st->st_ctim = a->ctime;
+}
+
+void fs_attr_to_entry(uint64_t tid, const struct store_attr *a,
+                      struct fuse_entry_param *e)
+{
+    memset(e, 0, sizeof(*e));
+    e->ino = fs_ino_make(tid, a->ino);
+    e->generation = 0;          /* inode numbers are never reused */
+    fs_attr_to_stat(tid, a, &e->attr);
+    e->attr_timeout = FS_TIMEOUT;
+    e->entry_timeout = FS_TIMEOUT;
+}
+
+int fs_root_stat(struct fs_ctx *c, struct stat *st)
+{
+    uint64_t n = 0;
+    store_err e = store_tenant_count(c->store, &n);
+
+    if (e != STORE_OK)
+        return fs_errno(e);
+    memset(st, 0, sizeof(*st));
+    st->st_ino = FUSE_ROOT_ID;
+    st->st_mode = S_IFDIR | 0755;
+    st->st_nlink = (nlink_t)(2 + n);
+    st->st_uid = 0;
+    st->st_gid = 0;
+    st->st_size = FS_BLKSIZE;
+    st->st_blocks = 0;
+    st->st_blksize = FS_BLKSIZE;
+    st->st_atim = c->mounted;
+    st->st_mtim = c->mounted;
+    st->st_ctim = c->mounted;
+    return 0;
+}
+
+int fs_root_lookup(struct fs_ctx *c, const char *name,
+                   struct fuse_entry_param *e)
+{
+    struct store_tenant_info info;
+    struct store_attr a;
+    store_tenant *t;
+    size_t len = strlen(name);
+    store_err se;
+
+    if (name[0] == '.')
+        return ENOENT;          /* reserved for views such as .snapshots */
+    if (len > STORE_NAME_MAX)
+        return ENAMETOOLONG;
+    se = store_tenant_find(c->store, name, len, &info);
+    if (se == STORE_OK)
+        se = store_tenant_get(c->store, info.id, &t);
+    if (se == STORE_OK)
+        se = store_getattr(t, STORE_ROOT_INO, &a);
+    if (se != STORE_OK)
+        return fs_errno(se);
+    fs_attr_to_entry(info.id, &a, e);
+    return 0;
+}
+
+/* ===================================================================== */
+/* Open files and orphans                                                */
+/* ===================================================================== */
+
+static size_t fs_open_bucket(fuse_ino_t ino)
+{
+    uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ull;
+
+    return (size_t)(h >> 32) % FS_OPEN_BUCKETS;
+}
+
+int fs_open_ctx_init(struct fs_ctx *c)
+{
+    c->open_tab = calloc(FS_OPEN_BUCKETS, sizeof(*c->open_tab));
+    if (c->open_tab == NULL)
+        return ENOMEM;
+    if (pthread_mutex_init(&c->open_lock, NULL) != 0) {
+        free(c->open_tab);
+        c->open_tab = NULL;
+        return ENOMEM;
+    }
+    return 0;
+}
+
+void fs_open_ctx_free(struct fs_ctx *c)
+{
+    if (c == NULL || c->open_tab == NULL)
+        return;
+    for (size_t i = 0; i < FS_OPEN_BUCKETS; i++) {
+        struct fs_open *o = c->open_tab[i];
+
+        while (o != NULL) {
+            struct fs_open *next = o->next;
+
+            free(o);
+            o = next;
+        }
+    }
+    free(c->open_tab);
+    c->open_tab = NULL;
+    pthread_mutex_destroy(&c->open_lock);
+}
+
+/* Find the entry of `ino`; with `link`, the pointer that points to it. */
+static struct fs_open *fs_open_find(struct fs_ctx *c, fuse_ino_t ino,
+                                    struct fs_open ***link)
+{
+    struct fs_open **p = &c->open_tab[fs_open_bucket(ino)];
+
+    while (*p != NULL && (*p)->ino != ino)
+        p = &(*p)->next;
+    if (link != NULL)
+        *link = p;
+    return *p;
+}
+
+int fs_open_get(struct fs_ctx *c, fuse_ino_t ino)
+{
+    struct fs_open **link;
+    struct fs_open *o;
+    int rc = 0;
+
+    pthread_mutex_lock(&c->open_lock);
+    o = fs_open_find(c, ino, &link);
+    if (o == NULL) {
+        o = calloc(1, sizeof(*o));
+        if (o == NULL) {
+            rc = ENOMEM;
+            goto out;
+        }
+        o->ino = ino;
+        *link = o;
+    }
+    o->count++;
+out:
+    pthread_mutex_unlock(&c->open_lock);
+    return rc;
+}
+
+void fs_open_put(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino)
+{
+    struct fs_open **link;
+    struct fs_open *o;
+    bool release = false;
+
+    pthread_mutex_lock(&c->open_lock);
+    o = fs_open_find(c, ino, &link);
+    if (o != NULL && --o->count == 0) {
+        release = o->orphaned;
+        *link = o->next;
+        free(o);
+    }
+    pthread_mutex_unlock(&c->open_lock);
+
+    if (release && t != NULL) {
+        /* A failure leaves the orphan on the store's list; the next mount
+         * deletes it.  The store logs what went wrong. */
+        (void)!store_release(t, fs_ino_local(ino));
+    }
+}
+
+void fs_orphan_note(struct fs_ctx *c, store_tenant *t, uint64_t local)
+{
+    fuse_ino_t ino;
+    struct fs_open *o;
+    bool now;
+
+    if (local == 0)
+        return;
+    ino = fs_ino_make(store_tenant_id(t), local);
+    pthread_mutex_lock(&c->open_lock);
+    o = fs_open_find(c, ino, NULL);
+    if (o != NULL)
+        o->orphaned = true;
+    now = (o == NULL);
+    pthread_mutex_unlock(&c->open_lock);
+
+    if (now)
+        (void)!store_release(t, local);
+}

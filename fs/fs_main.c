@@ -1,0 +1,488 @@
+/*
+ * fs_main.c - the tenantfs daemon: command line, passphrase, daemonizing,
+ * the FUSE session and its table of operations.
+ *
+ * Owns the order of start-up, which matters:
+ *
+ *   1. parse our options (passfile=, keyfile=, and the generic mount options
+ *      mount.fuse3 passes along) and libfuse's; create the session, so that
+ *      an unknown option is a usage error (exit 2) before anything else;
+ *   2. read the passphrase while the terminal is still ours;
+ *   3. fork (unless -f/-d): the parent waits on a pipe and exits 0 once the
+ *      child writes "ok", or prints the child's one error line and exits 1;
+ *   4. in the child: setsid, open the store with the daemon lock (LMDB
+ *      environments must be opened after the fork), wipe the passphrase,
+ *      mount, report "ok", detach stdio, log to syslog, serve.
+ *
+ * On the way out the session is unmounted and destroyed before the store is
+ * closed, which flushes it and wipes its keys.  Exit codes as docs/cli.md:
+ * 0 success, 1 failure (one line on stderr), 2 usage error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "fs.h"
+
+#ifndef TENANTFS_VERSION
+#define TENANTFS_VERSION "unknown"
+#endif
+
+enum { FS_EXIT_OK = 0, FS_EXIT_FAIL = 1, FS_EXIT_USAGE = 2 };
+
+/* ===================================================================== */
+/* Session callbacks and the operation table                             */
+/* ===================================================================== */
+
+static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
+{
+    (void)userdata;
+    if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
+        conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+    if (conn->capable & FUSE_CAP_READDIRPLUS)
+        conn->want |= FUSE_CAP_READDIRPLUS;
+    /* Every op is one store transaction: lookups and creations in one
+     * folder may run concurrently. */
+    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+        conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+    /* A symlink's target never changes once made. */
+    if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+        conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+    /* Let the kernel clear setuid/setgid on write, chown and truncate (it
+     * sends a setattr); we do not implement that ourselves. */
+    conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
+}
+
+static void fs_op_destroy(void *userdata)
+{
+    struct fs_ctx *c = userdata;
+
+    if (c != NULL && c->store != NULL)
+        (void)!store_sync(c->store);
+}
+
+static void fs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+    (void)ino;
+    (void)nlookup;
+    fuse_reply_none(req);       /* inode numbers need no table */
+}
+
+static void fs_op_forget_multi(fuse_req_t req, size_t count,
+                               struct fuse_forget_data *forgets)
+{
+    (void)count;
+    (void)forgets;
+    fuse_reply_none(req);
+}
+
+static const struct fuse_lowlevel_ops fs_ops = {
+    .init         = fs_op_init,
+    .destroy      = fs_op_destroy,
+    .lookup       = fs_op_lookup,
+    .forget       = fs_op_forget,
+    .forget_multi = fs_op_forget_multi,
+    .getattr      = fs_op_getattr,
+    .setattr      = fs_op_setattr,
+    .readlink     = fs_op_readlink,
+    .mknod        = fs_op_mknod,
+    .mkdir        = fs_op_mkdir,
+    .unlink       = fs_op_unlink,
+    .rmdir        = fs_op_rmdir,
+    .symlink      = fs_op_symlink,
+    .rename       = fs_op_rename,
+    .link         = fs_op_link,
+    .open         = fs_op_open,
+    .read         = fs_op_read,
+    .write        = fs_op_write,
+    .flush        = fs_op_flush,
+    .release      = fs_op_release,
+    .fsync        = fs_op_fsync,
+    .opendir      = fs_op_opendir,
+    .readdir      = fs_op_readdir,
+    .readdirplus  = fs_op_readdirplus,
+    .releasedir   = fs_op_releasedir,
+    .fsyncdir     = fs_op_fsyncdir,
+    .statfs       = fs_op_statfs,
+    .setxattr     = fs_op_setxattr,
+    .getxattr     = fs_op_getxattr,
+    .listxattr    = fs_op_listxattr,
+    .removexattr  = fs_op_removexattr,
+    .create       = fs_op_create,
+    .fallocate    = fs_op_fallocate,
+};
+
+/* ===================================================================== */
+/* Options                                                               */
+/* ===================================================================== */
+
+struct fs_opts {
+    char *passfile;             /* -o passfile=FILE or keyfile=FILE */
+    char *store;                /* first non-option argument */
+    bool ro;                    /* -o ro: the store is opened read-only too */
+    const char *mnt;            /* second non-option, as given (for errors) */
+    int nonopts;                /* number of non-option arguments */
+};
+
+enum { FS_KEY_DISCARD = 1, FS_KEY_RO, FS_KEY_RW };
+
+#define FS_OPT(t, field) { t, offsetof(struct fs_opts, field), 1 }
+
+static const struct fuse_opt fs_opt_spec[] = {
+    FS_OPT("passfile=%s", passfile),
+    FS_OPT("keyfile=%s", passfile),
+    FUSE_OPT_KEY("ro", FS_KEY_RO),      /* kept for the kernel as well */
+    FUSE_OPT_KEY("rw", FS_KEY_RW),
+    /* fstab/mount(8) options with no meaning for a FUSE session. */
+    FUSE_OPT_KEY("nofail", FS_KEY_DISCARD),
+    FUSE_OPT_KEY("_netdev", FS_KEY_DISCARD),
+    FUSE_OPT_KEY("auto", FS_KEY_DISCARD),
+    FUSE_OPT_KEY("noauto", FS_KEY_DISCARD),
+    FUSE_OPT_KEY("user", FS_KEY_DISCARD),
+    FUSE_OPT_KEY("nouser", FS_KEY_DISCARD),
+    FUSE_OPT_KEY("users", FS_KEY_DISCARD),
+    FUSE_OPT_KEY("owner", FS_KEY_DISCARD),
+    FUSE_OPT_KEY("group", FS_KEY_DISCARD),
+    FUSE_OPT_KEY("defaults", FS_KEY_DISCARD),
+    FUSE_OPT_KEY("comment=", FS_KEY_DISCARD),
+    FUSE_OPT_END
+};
+
+static int fs_opt_proc(void *data, const char *arg, int key,
+                       struct fuse_args *outargs)
+{
+    struct fs_opts *o = data;
+
+    (void)outargs;
+    switch (key) {
+    case FS_KEY_DISCARD:
+        return 0;
+    case FS_KEY_RO:
+    case FS_KEY_RW:
+        o->ro = (key == FS_KEY_RO);
+        return 1;
+    case FUSE_OPT_KEY_NONOPT:
+        if (++o->nonopts == 2)
+            o->mnt = arg;
+        if (o->store == NULL) {
+            o->store = strdup(arg);
+            return o->store == NULL ? -1 : 0;
+        }
+        return 1;               /* the mountpoint: libfuse's */
+    case FUSE_OPT_KEY_OPT:
+        if (strncmp(arg, "x-", 2) == 0)
+            return 0;           /* x-systemd.* and friends */
+        return 1;
+    default:
+        return 1;
+    }
+}
+
+static void fs_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: tenantfs STORE MOUNTPOINT [-f] [-d] [-s] [-o OPTION,...]\n"
+            "       tenantfs --help | --version\n"
+            "\n"
+            "Serve the encrypted tenantfs store in folder STORE at\n"
+            "MOUNTPOINT.\n"
+            "\n"
+            "tenantfs options:\n"
+            "    -o passfile=FILE       passphrase is FILE's first line\n"
+            "    -o keyfile=FILE        same as passfile=FILE\n"
+            "Without passfile, the passphrase is asked on the terminal.\n"
+            "\n");
+}
+
+/* Add "-o NAME=VALUE" to the session's arguments, escaping ',' and '\'. */
+static int fs_args_add_opt(struct fuse_args *args, const char *name,
+                           const char *value)
+{
+    size_t n = strlen(name) + 2 * strlen(value) + 5;
+    char *buf = malloc(n);
+    char *p;
+    int rc;
+
+    if (buf == NULL)
+        return -1;
+    p = buf + sprintf(buf, "-o%s=", name);
+    for (const char *v = value; *v != '\0'; v++) {
+        if (*v == ',' || *v == '\\')
+            *p++ = '\\';
+        *p++ = *v;
+    }
+    *p = '\0';
+    rc = fuse_opt_add_arg(args, buf);
+    free(buf);
+    return rc;
+}
+
+/* ===================================================================== */
+/* Reporting and daemonizing                                             */
+/* ===================================================================== */
+
+/* Where start-up errors go: stderr, or the pipe to the waiting parent. */
+static int fs_report_fd = STDERR_FILENO;
+
+static void fs_fail(const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof(line) - 2)
+        n = (int)sizeof(line) - 2;
+    line[n++] = '\n';
+    (void)!write(fs_report_fd, line, (size_t)n);
+}
+
+static void fs_log_syslog(int priority, const char *msg)
+{
+    syslog(priority, "%s", msg);
+}
+
+/* Fork.  Returns in the child (0) or on failure (-1); the parent wipes its
+ * copy of the passphrase, exits with the child's verdict and never returns. */
+static int fs_daemon_fork(char *pass, size_t passlen)
+{
+    char buf[1024];
+    size_t got = 0;
+    int fds[2], status;
+    pid_t pid;
+
+    if (pipe(fds) != 0)
+        return -1;
+    pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        fs_report_fd = fds[1];
+        if (setsid() < 0)
+            return -1;
+        return 0;
+    }
+    close(fds[1]);
+    store_secret_free(pass, passlen);
+    for (;;) {
+        ssize_t n = read(fds[0], buf + got, sizeof(buf) - 1 - got);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (got >= 3 && memcmp(buf, "ok\n", 3) == 0)
+            _exit(FS_EXIT_OK);
+        if (got == sizeof(buf) - 1)
+            break;
+    }
+    buf[got] = '\0';
+    if (got > 0)
+        fputs(buf, stderr);
+    else
+        fputs("tenantfs: daemon: exited before mounting\n", stderr);
+    (void)waitpid(pid, &status, 0);
+    exit(FS_EXIT_FAIL);
+}
+
+/* Tell the parent we are serving; detach from the terminal. */
+static void fs_daemon_ready(void)
+{
+    int fd;
+
+    (void)!write(fs_report_fd, "ok\n", 3);
+    close(fs_report_fd);
+    fs_report_fd = -1;
+    fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO)
+            close(fd);
+    }
+    (void)!chdir("/");
+    openlog("tenantfs", LOG_PID, LOG_DAEMON);
+    store_set_log(fs_log_syslog);
+}
+
+/* ===================================================================== */
+/* main                                                                  */
+/* ===================================================================== */
+
+/* Open the store and report why not, as docs/cli.md words it. */
+static int fs_store_open(const char *arg, const char *dir, bool ro,
+                         char *pass, size_t len, store **out)
+{
+    unsigned flags = STORE_OPEN_DAEMON | (ro ? STORE_OPEN_RDONLY : 0u);
+    store_err e = store_open(dir, pass, len, flags, out);
+
+    store_secret_free(pass, len);
+    if (e == STORE_OK)
+        return 0;
+    if (e == STORE_EBUSY)
+        fs_fail("tenantfs: %s is already served by another tenantfs (pid %ld)",
+                arg, (long)store_busy_pid(dir));
+    else if (e == STORE_EBADKEY)
+        fs_fail("tenantfs: opening %s: wrong passphrase", arg);
+    else
+        fs_fail("tenantfs: opening %s: %s", arg, store_strerror(e));
+    return -1;
+}
+
+static int fs_serve(struct fuse_session *se, const struct fuse_cmdline_opts *cl)
+{
+    struct fuse_loop_config *cfg;
+    int rc;
+
+    if (cl->singlethread)
+        return fuse_session_loop(se);
+    cfg = fuse_loop_cfg_create();
+    if (cfg == NULL)
+        return -1;
+    fuse_loop_cfg_set_clone_fd(cfg, (unsigned)cl->clone_fd);
+    fuse_loop_cfg_set_max_threads(cfg, cl->max_threads);
+    if (cl->max_idle_threads != UINT_MAX)
+        fuse_loop_cfg_set_idle_threads(cfg, cl->max_idle_threads);
+    rc = fuse_session_loop_mt(se, cfg);
+    fuse_loop_cfg_destroy(cfg);
+    return rc;
+}
+
+int main(int argc, char *argv[])
+{
+    struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+    struct fuse_cmdline_opts cl;
+    struct fs_opts opts = { 0 };
+    struct fs_ctx ctx = { 0 };
+    struct fuse_session *se = NULL;
+    char *dir = NULL, *pass = NULL, prompt[PATH_MAX + 64];
+    size_t passlen = 0;
+    bool mounted = false, signals = false;
+    int ret = FS_EXIT_USAGE;
+    store_err e;
+
+    memset(&cl, 0, sizeof(cl));
+    if (fuse_opt_parse(&args, &opts, fs_opt_spec, fs_opt_proc) != 0)
+        goto out;
+    if (fuse_parse_cmdline(&args, &cl) != 0) {
+        /* With exactly STORE and MOUNTPOINT, libfuse failed on resolving
+         * the mountpoint: a failure, not a usage error. */
+        if (opts.nonopts == 2 && opts.mnt != NULL &&
+            access(opts.mnt, F_OK) != 0) {
+            fs_fail("tenantfs: mountpoint %s: %s", opts.mnt, strerror(errno));
+            ret = FS_EXIT_FAIL;
+        }
+        goto out;
+    }
+    if (cl.show_help) {
+        fs_usage(stdout);
+        fuse_cmdline_help();
+        fuse_lowlevel_help();
+        ret = FS_EXIT_OK;
+        goto out;
+    }
+    if (cl.show_version) {
+        printf("tenantfs version %s\n", TENANTFS_VERSION);
+        printf("FUSE library version %s\n", fuse_pkgversion());
+        ret = FS_EXIT_OK;
+        goto out;
+    }
+    if (opts.store == NULL || cl.mountpoint == NULL) {
+        fs_fail("tenantfs: usage: missing %s (see tenantfs --help)",
+                opts.store == NULL ? "STORE and MOUNTPOINT" : "MOUNTPOINT");
+        goto out;
+    }
+
+    ret = FS_EXIT_FAIL;
+    dir = realpath(opts.store, NULL);
+    if (dir == NULL) {
+        fs_fail("tenantfs: %s: %s", opts.store, strerror(errno));
+        goto out;
+    }
+    if (fuse_opt_add_arg(&args, "-odefault_permissions") != 0 ||
+        fs_args_add_opt(&args, "fsname", dir) != 0 ||
+        fuse_opt_add_arg(&args, "-osubtype=tenantfs") != 0) {
+        fs_fail("tenantfs: options: out of memory");
+        goto out;
+    }
+    if (fs_open_ctx_init(&ctx) != 0) {
+        fs_fail("tenantfs: starting: out of memory");
+        goto out;
+    }
+    clock_gettime(CLOCK_REALTIME, &ctx.mounted);
+    se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &ctx);
+    if (se == NULL) {
+        ret = FS_EXIT_USAGE;    /* libfuse said which option it refused */
+        goto out;
+    }
+
+    snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", opts.store);
+    e = store_secret_read(opts.passfile, prompt, &pass, &passlen);
+    if (e != STORE_OK) {
+        if (opts.passfile == NULL && e == STORE_EINVAL)
+            fs_fail("tenantfs: reading passphrase: no passfile given and "
+                    "stdin is not a terminal");
+        else if (opts.passfile != NULL)
+            fs_fail("tenantfs: reading passfile %s: %s", opts.passfile,
+                    e == STORE_ENOENT || e == STORE_EACCES
+                        ? strerror(fs_errno(e)) : store_strerror(e));
+        else
+            fs_fail("tenantfs: reading passphrase: %s", store_strerror(e));
+        goto out;
+    }
+
+    if (!cl.foreground && fs_daemon_fork(pass, passlen) != 0) {
+        store_secret_free(pass, passlen);
+        fs_fail("tenantfs: daemonizing: %s", strerror(errno));
+        goto out;
+    }
+    if (fs_store_open(opts.store, dir, opts.ro, pass, passlen, &ctx.store) != 0)
+        goto out;
+    if (fuse_set_signal_handlers(se) != 0) {
+        fs_fail("tenantfs: installing signal handlers: failed");
+        goto out;
+    }
+    signals = true;
+    if (fuse_session_mount(se, cl.mountpoint) != 0) {
+        fs_fail("tenantfs: mounting on %s: failed", cl.mountpoint);
+        goto out;
+    }
+    mounted = true;
+    if (!cl.foreground)
+        fs_daemon_ready();
+
+    ret = fs_serve(se, &cl) == 0 ? FS_EXIT_OK : FS_EXIT_FAIL;
+out:
+    if (mounted)
+        fuse_session_unmount(se);
+    if (signals)
+        fuse_remove_signal_handlers(se);
+    if (se != NULL)
+        fuse_session_destroy(se);
+    store_close(ctx.store);
+    fs_open_ctx_free(&ctx);
+    free(dir);
+    free(opts.store);
+    free(opts.passfile);
+    free(cl.mountpoint);
+    fuse_opt_free_args(&args);
+    return ret;
+}
