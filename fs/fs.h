@@ -95,6 +95,15 @@ void fs_open_ctx_free(struct fs_ctx *c);
 /* Count one more open handle of `ino`.  Returns 0 or ENOMEM. */
 int fs_open_get(struct fs_ctx *c, fuse_ino_t ino);
 
+/* Count one more open handle of tenant inode `ino` (local `local` of `t`)
+ * and make sure that it still exists and will not be deleted under the new
+ * handle: an unlink that ran between the kernel's lookup and this count saw
+ * no handle and deleted (or is deleting) the inode at once.  Then the count
+ * is dropped and ENOENT returned, as if the unlink had come first.  Returns
+ * 0, ENOENT, ENOMEM or another errno of the store. */
+int fs_open_register(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino,
+                     uint64_t local);
+
 /* Drop one open handle; at the last one of an orphaned inode, delete it. */
 void fs_open_put(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino);
 

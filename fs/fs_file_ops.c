@@ -51,7 +51,7 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     if (err == 0 && (fi->flags & O_TRUNC) && S_ISREG(a.mode) && a.size > 0)
         err = fs_file_truncate(t, local);
     if (err == 0)
-        err = fs_open_get(c, ino);
+        err = fs_open_register(c, t, ino, local);
     if (err != 0) {
         fuse_reply_err(req, err);
         return;
@@ -75,7 +75,7 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
     if (err == 0)
         err = fs_ino_resolve(c, e.ino, &t, &local);
     if (err == 0)
-        err = fs_open_get(c, e.ino);
+        err = fs_open_register(c, t, e.ino, local);
     if (err != 0) {
         fuse_reply_err(req, err);
         return;
@@ -208,8 +208,11 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
     memset(&in, 0, sizeof(in));
     in.size = end;
     clock_gettime(CLOCK_REALTIME, &in.mtime);
-    err = fs_errno(store_setattr(t, local, &in,
-                                 STORE_SET_SIZE | STORE_SET_MTIME, &a));
+    /* Grow-only: the size read above may be stale by now (a write past it,
+     * e.g. the kernel's writeback, may have landed), and a plain size
+     * change would cut that write off. */
+    err = fs_errno(store_setattr(t, local, &in, STORE_SET_SIZE
+                                 | STORE_SET_SIZE_GROW | STORE_SET_MTIME, &a));
 out:
     fuse_reply_err(req, err);
 }

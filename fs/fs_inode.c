@@ -204,6 +204,35 @@ out:
     return rc;
 }
 
+int fs_open_register(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino,
+                     uint64_t local)
+{
+    struct store_attr a;
+    struct fs_open *o;
+    bool orphaned = false;
+    int err = fs_open_get(c, ino);
+
+    if (err != 0)
+        return err;
+    /* Read after counting: from here on an unlink's fs_orphan_note() sees
+     * our handle and defers the deletion to the last release. */
+    err = fs_errno(store_getattr(t, local, &a));
+    if (err == 0 && a.nlink == 0) {
+        pthread_mutex_lock(&c->open_lock);
+        o = fs_open_find(c, ino, NULL);
+        orphaned = o != NULL && o->orphaned;
+        pthread_mutex_unlock(&c->open_lock);
+        /* Not marked: the note that made it an orphan found no handle and
+         * deletes it itself (or will find ours and mark it, in which case
+         * our put below deletes it). */
+        if (!orphaned)
+            err = ENOENT;
+    }
+    if (err != 0)
+        fs_open_put(c, t, ino);
+    return err;
+}
+
 void fs_open_put(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino)
 {
     struct fs_open **link;

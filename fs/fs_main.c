@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -327,6 +328,26 @@ static void fs_daemon_ready(void)
 /* main                                                                  */
 /* ===================================================================== */
 
+/* Every tenant the daemon serves keeps its LMDB env open, and an env holds
+ * three descriptors: with the common soft limit of 1024, tenants past about
+ * 340 (all of them are opened by a listing of the mount root) failed with
+ * EIO.  Raise the soft limit to the hard one; a failure leaves it as is. */
+static void fs_nofile_raise(void)
+{
+    struct rlimit rl;
+    rlim_t want;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    want = rl.rlim_max;
+    if (want == RLIM_INFINITY || want > ((rlim_t)1 << 20))
+        want = (rlim_t)1 << 20;             /* the kernel's usual nr_open */
+    if (want <= rl.rlim_cur)
+        return;
+    rl.rlim_cur = want;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 /* Open the store and report why not, as docs/cli.md words it. */
 static int fs_store_open(const char *arg, const char *dir, bool ro,
                          char *pass, size_t len, store **out)
@@ -454,6 +475,7 @@ int main(int argc, char *argv[])
         fs_fail("tenantfs: daemonizing: %s", strerror(errno));
         goto out;
     }
+    fs_nofile_raise();
     if (fs_store_open(opts.store, dir, opts.ro, pass, passlen, &ctx.store) != 0)
         goto out;
     if (fuse_set_signal_handlers(se) != 0) {

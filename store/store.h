@@ -190,7 +190,9 @@ store_err store_tenant_find(store *s, const char *name, size_t len,
                             struct store_tenant_info *info) STORE_WUR;
 
 /* Call `fn` for every tenant in id order, until it returns non-zero.  The
- * info's uid/gid/mode are read from the tenant's root inode. */
+ * info's uid/gid/mode are read from the tenant's root inode.  A tenant whose
+ * registry record or database is damaged or cannot be opened is logged and
+ * left out; the others are still listed. */
 typedef int (*store_tenant_fn)(const struct store_tenant_info *info, void *arg);
 store_err store_tenant_each(store *s, store_tenant_fn fn, void *arg) STORE_WUR;
 
@@ -288,6 +290,10 @@ enum {
     STORE_SET_ATIME = 1u << 4,
     STORE_SET_MTIME = 1u << 5,
     STORE_SET_CTIME = 1u << 6,
+    /* With STORE_SET_SIZE: only extend.  A size at or below the current one
+     * leaves the size and content alone (fallocate), decided inside the one
+     * transaction so that a concurrent write past it is never cut off. */
+    STORE_SET_SIZE_GROW = 1u << 7,
 };
 
 /* Change attributes given by `mask` from `in` (mode: permission bits only;

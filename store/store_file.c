@@ -437,6 +437,9 @@ store_err store_setattr(store_tenant *t, uint64_t ino, const struct store_attr *
     if (err != STORE_OK)
         goto out;
     store_now(&now);
+    if ((mask & STORE_SET_SIZE) && (mask & STORE_SET_SIZE_GROW)
+        && a->size <= in.size && S_ISREG(in.mode))
+        mask &= ~(unsigned)STORE_SET_SIZE;   /* nothing to extend */
     if (mask & STORE_SET_SIZE) {
         err = store_file_resize(t, txn, ino, &in, a->size);
         if (err != STORE_OK)

@@ -257,9 +257,18 @@ pid_t store_busy_pid(const char *dir)
 /* The flusher                                                            */
 /* ===================================================================== */
 
-/* mdb_env_sync every env of the store; the first error is returned. */
+/* mdb_env_sync every env of the store; the first error is returned.
+ *
+ * The syncs run outside s->lock: every filesystem operation takes that lock
+ * (store_tenant_get), so holding it across disk flushes stalled all tenants
+ * for the length of every periodic flush.  The open tenants are copied
+ * under the lock; their handles stay valid, as a tenant leaves the table
+ * only in store_close() (after the flusher has stopped) or in a
+ * single-threaded tool (store_tenant_remove). */
 static store_err store_sync_all(struct store *s)
 {
+    store_tenant **envs = NULL;
+    size_t n = 0;
     store_err err = STORE_OK;
     int rc;
 
@@ -268,14 +277,31 @@ static store_err store_sync_all(struct store *s)
     if (s->reg_env && (rc = mdb_env_sync(s->reg_env, 1)) != 0)
         err = store_from_mdb(rc);
     pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < s->nopen; i++) {
-        if (s->open[i]->rdonly)
+    if (s->nopen > 0) {
+        envs = malloc(s->nopen * sizeof *envs);
+        if (envs == NULL) {
+            /* no copy: sync under the lock, as slow as it is */
+            for (size_t i = 0; i < s->nopen; i++) {
+                if (s->open[i]->rdonly)
+                    continue;
+                rc = mdb_env_sync(s->open[i]->env, 1);
+                if (rc != 0 && err == STORE_OK)
+                    err = store_from_mdb(rc);
+            }
+        } else {
+            n = s->nopen;
+            memcpy(envs, s->open, n * sizeof *envs);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    for (size_t i = 0; i < n; i++) {
+        if (envs[i]->rdonly)
             continue;
-        rc = mdb_env_sync(s->open[i]->env, 1);
+        rc = mdb_env_sync(envs[i]->env, 1);
         if (rc != 0 && err == STORE_OK)
             err = store_from_mdb(rc);
     }
-    pthread_mutex_unlock(&s->lock);
+    free(envs);
     return err;
 }
 

@@ -570,6 +570,12 @@ store_err store_tenant_each(store *s, store_tenant_fn fn, void *arg)
         }
         memset(&infos[n], 0, sizeof infos[n]);
         err = store_reg_record_get(s, txn, store_get_be64(k.mv_data), &infos[n]);
+        if (err == STORE_EIO) {
+            /* One damaged record (logged with its id) must not hide the
+             * other tenants: it is left out of the listing. */
+            err = STORE_OK;
+            continue;
+        }
         if (err != STORE_OK)
             goto out;
         n++;
@@ -583,8 +589,17 @@ store_err store_tenant_each(store *s, store_tenant_fn fn, void *arg)
     mdb_txn_abort(txn);
     txn = NULL;
     for (size_t i = 0; i < n; i++) {
-        if ((err = store_tenant_info_attrs(s, &infos[i])) != STORE_OK)
+        err = store_tenant_info_attrs(s, &infos[i]);
+        if (err == STORE_ENOMEM)
             goto out;
+        if (err != STORE_OK) {
+            /* A tenant whose database cannot be opened (damaged, missing,
+             * out of descriptors) is left out, never the ones after it. */
+            store_log(LOG_ERR, "tenant %llu left out of the listing: %s",
+                      (unsigned long long)infos[i].id, store_strerror(err));
+            err = STORE_OK;
+            continue;
+        }
         if (fn(&infos[i], arg) != 0)
             break;
     }

@@ -352,6 +352,10 @@ static store_err store_tenant_env_setup(store_tenant *t, const char *path,
     if (rc == 0)
         rc = mdb_env_open(t->env, path, flags, 0600);
     if (rc != 0) {
+        /* Say why (EMFILE, ENOMEM for the map, ...): the caller only sees
+         * the translated error, often plain EIO. */
+        store_log(LOG_ERR, "tenant %llu: cannot open its database: %s",
+                  (unsigned long long)t->id, mdb_strerror(rc));
         mdb_env_close(t->env);   /* never half-open: close syncs nothing */
         t->env = NULL;
     }

@@ -8,7 +8,7 @@ PACKAGES=(
   gcc libc6-dev meson ninja-build pkg-config
   fuse3 libfuse3-dev liblmdb-dev libsodium-dev
   attr python3 python3-pytest rsync sqlite3 git tar diffutils
-  procps util-linux passwd coreutils findutils
+  procps util-linux mount passwd coreutils findutils
 )
 
 missing=()

@@ -533,6 +533,71 @@ TAP_TEST(damaged_registry_record)
     tmp_remove(&t);
 }
 
+/* One tenant whose database is damaged (here: its data file emptied) or
+ * whose registry record fails authentication must not hide the others from
+ * store_tenant_each (the mount root's listing, tenantctl tenant list).
+ * Review fix: before it, the first bad tenant ended the listing with EIO. */
+TAP_TEST(damaged_tenant_does_not_hide_others)
+{
+    struct tmp t;
+    char *tp = NULL, p[200];
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    tmp_make(&t);
+
+    REQUIRE(store_create(t.store, PASS, PASSLEN) == STORE_OK);
+    store *s = open_ok(t.store, 0);
+    REQUIRE(s);
+    CHECK(store_tenant_add(s, "one", 0, 0, 0755, NULL) == STORE_OK);
+    CHECK(store_tenant_add(s, "two", 0, 0, 0755, NULL) == STORE_OK);
+    CHECK(store_tenant_add(s, "three", 0, 0, 0755, NULL) == STORE_OK);
+    CHECK(store_tenant_add(s, "four", 0, 0, 0755, NULL) == STORE_OK);
+    store_close(s);
+
+    /* Tenant 2: an empty data file and no lock file. */
+    tp = store_tenant_path(t.store, 2);
+    REQUIRE(tp);
+    snprintf(p, sizeof p, "%s/data.mdb", tp);
+    REQUIRE(truncate(p, 0) == 0);
+    snprintf(p, sizeof p, "%s/lock.mdb", tp);
+    (void)unlink(p);
+    free(tp);
+
+    /* Tenant 3: its registry record flipped. */
+    snprintf(p, sizeof p, "%s/%s", t.store, STORE_REGISTRY_DIR);
+    REQUIRE(mdb_env_create(&env) == 0);
+    mdb_env_set_maxdbs(env, 4);
+    REQUIRE(mdb_env_open(env, p, 0, 0600) == 0);
+    REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+    REQUIRE(mdb_dbi_open(txn, "tenants", 0, &dbi) == 0);
+    uint8_t key[8], copy[512];
+    store_put_be64(key, 3);
+    MDB_val k = { 8, key }, v;
+    REQUIRE(mdb_get(txn, dbi, &k, &v) == 0 && v.mv_size <= sizeof copy);
+    memcpy(copy, v.mv_data, v.mv_size);
+    copy[v.mv_size / 2] ^= 0x10;
+    v.mv_data = copy;
+    REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+    REQUIRE(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+
+    store_set_log(log_capture);
+    for (int daemon = 0; daemon < 2; daemon++) {
+        struct each_log l = { 0 };
+        s = open_ok(t.store, daemon ? STORE_OPEN_DAEMON : 0);
+        REQUIRE(s);
+        log_count = 0;
+        CHECK(store_tenant_each(s, each_collect, &l) == STORE_OK);
+        CHECK(l.n == 2 && l.ids[0] == 1 && l.ids[1] == 4);
+        CHECK(strcmp(l.names[0], "one") == 0 && strcmp(l.names[1], "four") == 0);
+        CHECK(log_count >= 2);
+        store_close(s);
+    }
+    store_set_log(NULL);
+    tmp_remove(&t);
+}
+
 /* ---- Secrets, errors, statfs ---- */
 
 static store_err secret_from(const char *root, const char *content, size_t len,

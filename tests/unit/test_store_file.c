@@ -337,6 +337,46 @@ TAP_TEST(truncate_down_then_extend_reads_zeros)
     free(buf);
 }
 
+/* fallocate's size change is grow-only and decided inside the store's
+ * transaction: a size that a concurrent write has already passed must not
+ * cut that write off (review fix; before it, the size was set as given). */
+TAP_TEST(setattr_grow_only_never_shrinks)
+{
+    struct fx f;
+    uint8_t buf[300];
+    struct store_attr a, in = { 0 };
+    size_t got = 0;
+    uint64_t ino;
+
+    REQUIRE(fx_setup(&f) == 0);
+    ino = mkfile(f.t, "g");
+    REQUIRE(ino != 0);
+    memset(buf, 'w', 100);
+    REQUIRE(store_write(f.t, ino, 0, buf, 100, &a) == STORE_OK);
+
+    in.size = 50;                               /* stale, smaller size */
+    CHECK(store_setattr(f.t, ino, &in, STORE_SET_SIZE | STORE_SET_SIZE_GROW,
+                        &a) == STORE_OK);
+    CHECK(a.size == 100);
+    memset(buf, 0, sizeof buf);
+    CHECK(store_read(f.t, ino, 0, sizeof buf, buf, &got) == STORE_OK);
+    CHECK(got == 100 && buf[0] == 'w' && buf[99] == 'w');
+
+    in.size = 250;                              /* a real extension */
+    CHECK(store_setattr(f.t, ino, &in, STORE_SET_SIZE | STORE_SET_SIZE_GROW,
+                        &a) == STORE_OK);
+    CHECK(a.size == 250);
+    memset(buf, 0x55, sizeof buf);
+    CHECK(store_read(f.t, ino, 0, sizeof buf, buf, &got) == STORE_OK);
+    CHECK(got == 250 && buf[99] == 'w' && all_zero(buf + 100, 150));
+
+    /* the file-type checks still apply */
+    CHECK(store_setattr(f.t, STORE_ROOT_INO, &in,
+                        STORE_SET_SIZE | STORE_SET_SIZE_GROW, &a)
+          == STORE_EISDIR);
+    fx_teardown(&f);
+}
+
 TAP_TEST(write_far_out_is_one_block)
 {
     struct fx f;
