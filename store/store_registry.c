@@ -394,8 +394,10 @@ store_err store_tenant_add(store *s, const char *name, uint32_t uid,
         store_tenant_env_close(t);
         goto undo_dir;
     }
+    /* The daemon keeps the new env open for the mount; a tool (tenantctl)
+     * closes it: each env reserves STORE_TENANT_MAPSIZE of address space. */
     pthread_mutex_lock(&s->lock);
-    if (store_open_add(s, t) != STORE_OK)
+    if (!(s->flags & STORE_OPEN_DAEMON) || store_open_add(s, t) != STORE_OK)
         store_tenant_env_close(t);     /* reopened lazily when needed */
     pthread_mutex_unlock(&s->lock);
     if (id_out)

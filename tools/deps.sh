@@ -1,15 +1,20 @@
 #!/bin/bash
 # Installs the Debian packages tenantfs needs to build, run and test, and only
 # those that are missing.  Run as root on Debian 12; quiet unless it fails.
-# Used by tools/demo and tools/test-all.
+# Used by tools/demo and (with --test) tools/test-all.
 set -euo pipefail
 
+# Building and running (tools/demo).
 PACKAGES=(
   gcc libc6-dev meson ninja-build pkg-config
   fuse3 libfuse3-dev liblmdb-dev libsodium-dev
-  attr python3 python3-pytest rsync sqlite3 git tar diffutils
   procps util-linux mount passwd coreutils findutils
 )
+# Testing too (tools/test-all passes --test): the clients the integration
+# tests drive, pytest, and valgrind for the unit tests.
+if [ "${1:-}" = --test ]; then
+  PACKAGES+=(attr python3 python3-pytest rsync sqlite3 git tar diffutils valgrind)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
