@@ -488,10 +488,14 @@ int main(int argc, char *argv[])
         goto out;
     }
     mounted = true;
-    if (!cl.foreground)
+    if (!cl.foreground) {
         fs_daemon_ready();
+        syslog(LOG_INFO, "serving %s on %s", dir, cl.mountpoint);
+    }
 
     ret = fs_serve(se, &cl) == 0 ? FS_EXIT_OK : FS_EXIT_FAIL;
+    if (!cl.foreground)
+        syslog(LOG_INFO, "stopped serving %s on %s", dir, cl.mountpoint);
 out:
     if (mounted)
         fuse_session_unmount(se);

@@ -232,3 +232,58 @@ def test_foreground_variants(store, args, secret):
         m.stop()
     if "-d" in args:
         assert m.read_log().strip(), "-d printed no debug output"
+
+
+@pytest.fixture
+def syslog_socket():
+    """A datagram socket listening at /dev/log, where syslog(3) writes.  A
+    system logger's socket, if any, is moved aside for the test and put
+    back after."""
+    import socket
+    path, aside = "/dev/log", "/dev/log.tenantfs-test"
+    had = os.path.lexists(path)
+    if had:
+        os.rename(path, aside)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        sock.bind(path)
+        sock.settimeout(0.2)
+        yield sock
+    finally:
+        sock.close()
+        if os.path.lexists(path):
+            os.unlink(path)
+        if had:
+            os.rename(aside, path)
+
+
+def syslog_lines(sock, want, timeout=10):
+    """Datagrams received until one contains `want` (or the timeout)."""
+    import socket
+    import time
+    got = []
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            got.append(sock.recv(65536).decode(errors="replace"))
+        except socket.timeout:
+            continue
+        if want in got[-1]:
+            break
+    return got
+
+
+def test_detached_daemon_logs_to_syslog(store, detached_env, syslog_socket):
+    util.run([TENANTFS, store.path, store.mnt, "-o",
+              "passfile=%s" % store.passfile], env=detached_env)
+    try:
+        lines = syslog_lines(syslog_socket, "serving")
+        assert any("tenantfs[" in l and "serving %s on %s" % (store.path, store.mnt) in l
+                   for l in lines), lines
+        with open(store.passfile) as f:
+            secret = f.readline().strip()
+        assert not any(secret in l for l in lines)
+    finally:
+        stop_detached(store.path, store.mnt)
+    lines = syslog_lines(syslog_socket, "stopped serving")
+    assert any("stopped serving %s" % store.path in l for l in lines), lines
