@@ -369,8 +369,16 @@ static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
         off = 1;
     }
     if (off < 2) {
-        /* The parent is known only for a tenant's root folder. */
-        st.st_ino = local == STORE_ROOT_INO || t == NULL ? FUSE_ROOT_ID : ino;
+        /* A tenant's root folder sits in the mount root. */
+        st.st_ino = FUSE_ROOT_ID;
+        if (t != NULL && local != STORE_ROOT_INO) {
+            struct store_attr a;
+
+            err = fs_errno(store_getattr(t, local, &a));
+            if (err != 0)
+                goto out;
+            st.st_ino = fs_ino_make(d.tid, a.parent);
+        }
         if (fs_dirbuf_add(&d, "..", &st, false, 2))
             goto out;
         off = 2;

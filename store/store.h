@@ -219,6 +219,8 @@ struct store_attr {
     uint64_t size;
     uint64_t blocks;             /* 512-byte units actually stored */
     struct timespec atime, mtime, ctime;
+    uint64_t parent;             /* folders: the containing folder (the
+                                    tenant root names itself); else 0 */
 };
 
 /* Read an inode's attributes.  Errors: STORE_ENOENT, STORE_EIO (damaged). */

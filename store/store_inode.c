@@ -268,8 +268,10 @@ void store_inode_to_attr(uint64_t ino, const struct store_inode *in,
     if (stored > in->size)
         stored = in->size;
     a->blocks = stored / 512 + (stored % 512 != 0);
-    if (S_ISDIR(in->mode))
+    if (S_ISDIR(in->mode)) {
         a->size = 4096;
+        a->parent = in->parent;
+    }
     a->atime = in->atime;
     a->mtime = in->mtime;
     a->ctime = in->ctime;

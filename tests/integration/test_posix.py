@@ -558,3 +558,41 @@ def test_telldir_seekdir(mounted, acme):
             assert rest == names[k:], "seekdir to entry %d" % k
     finally:
         libc.closedir(dp)
+
+
+def dot_inodes(path):
+    """d_ino of "." and ".." as readdir(3) reports them in `path`."""
+    libc.opendir.restype = ctypes.c_void_p
+    libc.opendir.argtypes = [ctypes.c_char_p]
+    libc.readdir.restype = ctypes.POINTER(Dirent)
+    libc.readdir.argtypes = [ctypes.c_void_p]
+    libc.closedir.argtypes = [ctypes.c_void_p]
+    dp = libc.opendir(os.fsencode(path))
+    assert dp
+    found = {}
+    try:
+        while True:
+            ent = libc.readdir(dp)
+            if not ent:
+                break
+            n = ent.contents.d_name.decode(errors="replace")
+            if n in (".", ".."):
+                found[n] = ent.contents.d_ino
+    finally:
+        libc.closedir(dp)
+    return found
+
+
+def test_dot_entries_name_folder_and_parent(mounted, acme):
+    nested = os.path.join(acme, "p", "q", "r")
+    os.makedirs(nested)
+    for path, parent in ((nested, os.path.dirname(nested)),
+                         (os.path.join(acme, "p"), acme),
+                         (acme, mounted.mnt)):
+        dots = dot_inodes(path)
+        assert dots["."] == os.stat(path).st_ino, path
+        assert dots[".."] == os.stat(parent).st_ino, path
+    # after a move, ".." follows the folder
+    os.rename(os.path.join(acme, "p", "q"), os.path.join(acme, "q2"))
+    assert dot_inodes(os.path.join(acme, "q2", "r"))[".."] == \
+        os.stat(os.path.join(acme, "q2")).st_ino

@@ -328,6 +328,10 @@ TAP_TEST(rename_exchange_and_subtree)
     CHECK(store_rename(e.t, d1.ino, "x", 1, d2.ino, "y", 1, STORE_RENAME_EXCHANGE,
                        &orphan) == STORE_OK && orphan == 0);
     CHECK(ino_of(e.t, d1.ino, "x") == y.ino && ino_of(e.t, d2.ino, "y") == x.ino);
+    /* the folder's attributes name its new parent; files name none */
+    CHECK(store_getattr(e.t, y.ino, &a) == STORE_OK && a.parent == d1.ino);
+    CHECK(store_getattr(e.t, x.ino, &a) == STORE_OK && a.parent == 0);
+    CHECK(store_getattr(e.t, ROOT, &a) == STORE_OK && a.parent == ROOT);
     CHECK(store_lookup(e.t, d1.ino, "x", 1, &a) == STORE_OK && S_ISDIR(a.mode));
     CHECK(ino_of(e.t, y.ino, "z") != 0);
     CHECK(nlink_of(e.t, d1.ino) == 3 && nlink_of(e.t, d2.ino) == 2);
