@@ -139,6 +139,39 @@ store_err store_passwd(const char *dir, const char *oldpass, size_t oldlen,
 /* Make everything written so far durable on disk. */
 store_err store_sync(store *s);
 
+/* Daemon: how often the journal is flushed to disk when nobody asks
+ * (-o commit=MS; 0 restores the default).  An fsync flushes at once. */
+store_err store_set_commit_ms(store *s, unsigned ms);
+
+/* What the journal is doing (docs/journal.md).  The daemon writes these
+ * figures to STORE/journal/stats every flush interval; tools read them
+ * without a key. */
+struct store_journal_stats {
+    uint64_t appended_seq;     /* last entry appended */
+    uint64_t flushed_seq;      /* last entry known on disk */
+    uint64_t applied_seq;      /* last entry checkpointed into LMDB */
+    uint64_t depth_entries;    /* appended, not yet checkpointed */
+    uint64_t depth_bytes;
+    uint64_t segments;         /* journal files */
+    uint64_t flushes;          /* fdatasyncs of the journal */
+    uint64_t flushed_entries;  /* entries those flushes made durable */
+    uint64_t max_batch;        /* most entries one flush made durable */
+    uint64_t batch_hist[8];    /* flushes making 1, 2-3, 4-7, 8-15, 16-31,
+                                  32-63, 64-127, 128+ entries durable */
+    uint64_t fsyncs;           /* fsync requests served */
+    uint64_t checkpoints;      /* durable LMDB commits of the batches */
+    uint64_t replayed;         /* at the last recovery: entries replayed */
+    uint64_t discarded_bytes;  /*   and bytes of torn tail discarded */
+};
+/* The daemon's live figures. */
+store_err store_journal_stats(store *s, struct store_journal_stats *st) STORE_WUR;
+/* Read the figures a daemon last wrote for the store in `dir` (no key
+ * needed), with the pid of that daemon, or 0 if none is running (then the
+ * figures describe the journal on disk: entries and bytes not yet applied).
+ * Errors: STORE_ENOTSTORE, STORE_EIO. */
+store_err store_journal_stats_read(const char *dir, struct store_journal_stats *st,
+                                   pid_t *daemon) STORE_WUR;
+
 /* The store's folder (as given to store_open). */
 const char *store_dir(const store *s);
 

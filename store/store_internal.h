@@ -35,6 +35,21 @@
 #define STORE_KDF_TENANT   "tfs-tent"   /* id = tenant id: tenant key */
 #define STORE_KDF_SEAL     "tfs-seal"   /* id 1, from tenant key: values */
 #define STORE_KDF_NAME     "tfs-name"   /* id 1, from tenant key: name hash */
+#define STORE_KDF_JOURNAL  "tfs-jrnl"   /* id 0, from master: journal entries */
+
+/* The journal (docs/journal.md). */
+#define STORE_JOURNAL_DIR        "journal"
+#define STORE_JOURNAL_STATS_NAME "stats"       /* STORE/journal/stats, text */
+#define STORE_JOURNAL_SEGMENT_MAX ((uint64_t)64 << 20)  /* rotate past this */
+/* The writer checkpoints (durable LMDB commit of every open batch) when the
+ * oldest batch is this old, or this many journal bytes were appended since
+ * the last checkpoint (this bounds both the memory held by open batches and
+ * the journal replayed at recovery). */
+#define STORE_CHECKPOINT_MS      1000u
+#define STORE_CHECKPOINT_BYTES   ((uint64_t)32 << 20)
+/* Default of -o commit=MS: how often the journal is flushed (fdatasync) when
+ * nobody asks.  Chosen by measurement, see docs/journal.md. */
+#define STORE_COMMIT_MS_DEFAULT  100u
 
 struct store_tenant {
     struct store *s;           /* owner (NULL for envs opened stand-alone) */
@@ -49,6 +64,16 @@ struct store_tenant {
     seal_key *key;             /* seals every value of this tenant */
     seal_key *namekey;         /* keys the name hash */
     bool rdonly;
+
+    /* The journal (daemon only).  applied_seq: the last journal entry this
+     * tenant's LMDB holds (meta "applied_seq", 8 BE; 0 if absent), loaded
+     * at open and updated by every checkpoint.  batch: the writer's open
+     * write transaction on this env (writer thread only); batch_open tells
+     * other threads that reads must go through the writer (atomic). */
+    uint64_t applied_seq;
+    uint64_t last_seq;         /* writer only: last entry applied to batch */
+    MDB_txn *batch;
+    _Atomic bool batch_open;
 };
 
 struct store {
@@ -66,7 +91,10 @@ struct store {
     struct store_tenant **open;   /* open tenant envs, unordered */
     size_t nopen, capopen;
 
-    pthread_t flusher;         /* daemon only: periodic mdb_env_sync */
+    struct store_writer *writer;  /* daemon only: the journal's writer */
+    seal_key *jkey;               /* daemon only: seals journal entries */
+
+    pthread_t flusher;         /* daemon only: periodic journal flush */
     bool flusher_running;
     pthread_mutex_t flush_lock;
     pthread_cond_t flush_cond;
@@ -101,6 +129,107 @@ store_err store_header_create(const char *dir, const seal_key *master,
  * EVERSION or EBADKEY on failure, *master NULL. */
 store_err store_header_unlock(const char *dir, const char *pass,
                               size_t passlen, seal_key **master);
+
+/* ---- operations (store_op.c, store_exec.c) ---- */
+/* A mutating operation: what the journal records and replays.  The public
+ * mutators (store_mknod ... store_removexattr) fill one and call
+ * store_exec_write().  Pointers (name, newname, data) are borrowed: valid
+ * until store_exec_write() returns, or into the journal buffer at replay. */
+enum store_op_kind {
+    STORE_OP_MKNOD = 1, STORE_OP_LINK, STORE_OP_UNLINK, STORE_OP_RMDIR,
+    STORE_OP_RENAME, STORE_OP_RELEASE, STORE_OP_SETATTR, STORE_OP_WRITE,
+    STORE_OP_SETXATTR, STORE_OP_REMOVEXATTR,
+};
+struct store_op {
+    enum store_op_kind kind;
+    struct timespec now;       /* when it takes effect: set once by
+                                  store_exec_write (or the writer), carried
+                                  by the journal, reused by replay */
+    uint64_t ino, parent, newparent;
+    const char *name, *newname;
+    size_t namelen, newnamelen;
+    uint32_t mode, uid, gid, flags, mask;
+    uint64_t off;
+    const void *data;          /* write data, symlink target, xattr value */
+    size_t len;
+    struct store_attr attr;    /* setattr's input */
+    /* results, not journalled */
+    struct store_attr out;
+    uint64_t orphan;
+};
+/* Apply `op` to tenant `t` inside write transaction `txn` (the kind's
+ * implementation in store_dir.c / store_file.c / store_xattr.c).  On error
+ * the caller aborts txn (or the nested txn it made for the op). */
+store_err store_op_apply(store_tenant *t, MDB_txn *txn, struct store_op *op);
+/* The journal payload of an op (layout in store_op.c): size, encode into a
+ * buffer of that size, decode (pointers of `op` then point into `buf`). */
+size_t store_op_encoded_size(const struct store_op *op);
+void store_op_encode(const struct store_op *op, uint8_t *buf);
+store_err store_op_decode(const uint8_t *buf, size_t len, struct store_op *op);
+
+/* Run a mutating op on the newest state: in the daemon, through the
+ * writer (applied to the tenant's batch, appended to the journal, then
+ * acknowledged); otherwise in its own write transaction. */
+store_err store_exec_write(store_tenant *t, struct store_op *op);
+/* Run a read against the newest acknowledged state: on the writer thread
+ * inside the batch when the tenant has one open, else in a read
+ * transaction of the calling thread.  fn must not call back into the store
+ * API (it may run on the writer thread). */
+typedef store_err (*store_read_fn)(store_tenant *t, MDB_txn *txn, void *arg);
+store_err store_exec_read(store_tenant *t, store_read_fn fn, void *arg);
+
+/* ---- the writer (store_writer.c) ---- */
+/* One thread per daemon applies every mutating op to a per-tenant batch
+ * (nested txn per op), appends it to the journal, acknowledges it, and
+ * checkpoints batches into LMDB in durable commits. */
+store_err store_writer_start(struct store *s);
+/* Drain: checkpoint every batch and trim the journal to empty.  NULL-safe. */
+void store_writer_stop(struct store *s);
+store_err store_writer_submit_write(struct store *s, store_tenant *t,
+                                    struct store_op *op);
+/* Returns false (and does nothing) when `t` has no open batch: the caller
+ * then reads in its own read transaction. */
+bool store_writer_submit_read(struct store *s, store_tenant *t,
+                              store_read_fn fn, void *arg, store_err *err);
+/* fsync: return once every acknowledged op is on disk (group commit). */
+store_err store_writer_sync(struct store *s);
+/* Replay the journal into LMDB at daemon open (store_recover.c), before the
+ * writer starts: idempotent, stops at a torn or invalid tail, logs counts. */
+store_err store_recover(struct store *s);
+
+/* ---- the journal files (store_journal.c; format there) ---- */
+typedef struct store_journal store_journal;
+/* Open (creating) the folder `dir` (STORE/journal).  Reads no entry yet. */
+store_err store_journal_open(const char *dir, const seal_key *key,
+                             store_journal **out);
+typedef store_err (*store_journal_fn)(uint64_t seq, uint64_t tenant,
+                                      const uint8_t *payload, size_t len,
+                                      void *arg);
+/* Call fn for every valid entry in order; stop at the first torn or invalid
+ * one (short, bad length, out-of-sequence, failed authentication), cut the
+ * journal there (truncate that segment, remove later ones) and report the
+ * bytes discarded.  Appends then continue after the last valid entry.
+ * Must be called once after open, before any append. */
+store_err store_journal_replay(store_journal *j, store_journal_fn fn,
+                               void *arg, uint64_t *replayed,
+                               uint64_t *discarded_bytes);
+/* Append one entry (one write(2): in the page cache when it returns, so it
+ * survives the daemon's death; not a power cut).  One appender at a time. */
+store_err store_journal_append(store_journal *j, uint64_t tenant,
+                               const void *payload, size_t len,
+                               uint64_t *seq);
+/* Group commit: return once every entry up to `seq` is on disk
+ * (fdatasync).  Thread-safe; concurrent callers share one fdatasync. */
+store_err store_journal_flush(store_journal *j, uint64_t seq);
+/* The last appended seq (0 if none ever). */
+uint64_t store_journal_last(store_journal *j);
+/* Every entry up to `applied` is durable in LMDB: remove the segments that
+ * hold nothing later, and start a new segment when the current one is
+ * past STORE_JOURNAL_SEGMENT_MAX or wholly applied.  A clean store's journal
+ * holds no entry. */
+store_err store_journal_trim(store_journal *j, uint64_t applied);
+void store_journal_stats_get(store_journal *j, struct store_journal_stats *st);
+void store_journal_close(store_journal *j);
 
 /* ---- store_tenant.c ---- */
 /* Open (or with `create`, create) the tenant env in folder `path`, deriving
