@@ -4,15 +4,16 @@
  *
  * Owns the order of start-up, which matters:
  *
- *   1. parse our options (passfile=, keyfile=, and the generic mount options
- *      mount.fuse3 passes along) and libfuse's; create the session, so that
- *      an unknown option is a usage error (exit 2) before anything else;
+ *   1. parse our options (passfile=, keyfile=, commit=MS, and the generic
+ *      mount options mount.fuse3 passes along) and libfuse's; create the
+ *      session, so that an unknown or malformed option is a usage error
+ *      (exit 2) before anything else;
  *   2. read the passphrase while the terminal is still ours;
  *   3. fork (unless -f/-d): the parent waits on a pipe and exits 0 once the
  *      child writes "ok", or prints the child's one error line and exits 1;
  *   4. in the child: setsid, open the store with the daemon lock (LMDB
  *      environments must be opened after the fork), wipe the passphrase,
- *      mount, report "ok", detach stdio, log to syslog, serve.
+ *      set the journal's flush interval (commit=MS), mount, report "ok", detach stdio, log to syslog, serve.
  *
  * On the way out the session is unmounted and destroyed before the store is
  * closed, which flushes it and wipes its keys.  Exit codes as docs/cli.md:
@@ -127,6 +128,7 @@ static const struct fuse_lowlevel_ops fs_ops = {
 
 struct fs_opts {
     char *passfile;             /* -o passfile=FILE or keyfile=FILE */
+    char *commit;               /* -o commit=MS, checked by fs_commit_parse */
     char *store;                /* first non-option argument */
     bool ro;                    /* -o ro: the store is opened read-only too */
     const char *mnt;            /* second non-option, as given (for errors) */
@@ -140,6 +142,7 @@ enum { FS_KEY_DISCARD = 1, FS_KEY_RO, FS_KEY_RW };
 static const struct fuse_opt fs_opt_spec[] = {
     FS_OPT("passfile=%s", passfile),
     FS_OPT("keyfile=%s", passfile),
+    FS_OPT("commit=%s", commit),
     FUSE_OPT_KEY("ro", FS_KEY_RO),      /* kept for the kernel as well */
     FUSE_OPT_KEY("rw", FS_KEY_RW),
     /* fstab/mount(8) options with no meaning for a FUSE session. */
@@ -199,6 +202,10 @@ static void fs_usage(FILE *f)
             "tenantfs options:\n"
             "    -o passfile=FILE       passphrase is FILE's first line\n"
             "    -o keyfile=FILE        same as passfile=FILE\n"
+            "    -o commit=MS           flush the journal to disk every MS\n"
+            "                           milliseconds when nobody asks\n"
+            "                           (1..60000, default 100; fsync\n"
+            "                           always flushes at once)\n"
             "Without passfile, the passphrase is asked on the terminal.\n"
             "\n");
 }
@@ -328,6 +335,39 @@ static void fs_daemon_ready(void)
 /* main                                                                  */
 /* ===================================================================== */
 
+/* The journal flush interval of -o commit=MS: a decimal integer in
+ * FS_COMMIT_MS_MIN..FS_COMMIT_MS_MAX.  Returns 0 and sets *ms (0 when the
+ * option is absent: the store's default), or -1 after saying why. */
+enum { FS_COMMIT_MS_MIN = 1, FS_COMMIT_MS_MAX = 60000 };
+
+static int fs_commit_parse(const char *arg, unsigned *ms)
+{
+    unsigned long v = 0;
+    const char *p = arg;
+
+    *ms = 0;
+    if (arg == NULL)
+        return 0;
+    if (*p == '\0')
+        goto bad;
+    for (; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9')
+            goto bad;
+        v = v * 10 + (unsigned long)(*p - '0');
+        if (v > FS_COMMIT_MS_MAX)
+            goto bad;
+    }
+    if (v < FS_COMMIT_MS_MIN)
+        goto bad;
+    *ms = (unsigned)v;
+    return 0;
+bad:
+    fs_fail("tenantfs: usage: commit=%s: expected milliseconds, an integer "
+            "from %d to %d (see tenantfs --help)", arg, FS_COMMIT_MS_MIN,
+            FS_COMMIT_MS_MAX);
+    return -1;
+}
+
 /* Every tenant the daemon serves keeps its LMDB env open, and an env holds
  * three descriptors: with the common soft limit of 1024, tenants past about
  * 340 (all of them are opened by a listing of the mount root) failed with
@@ -396,6 +436,7 @@ int main(int argc, char *argv[])
     struct fuse_session *se = NULL;
     char *dir = NULL, *pass = NULL, prompt[PATH_MAX + 64];
     size_t passlen = 0;
+    unsigned commit_ms = 0;
     bool mounted = false, signals = false;
     int ret = FS_EXIT_USAGE;
     store_err e;
@@ -431,6 +472,8 @@ int main(int argc, char *argv[])
                 opts.store == NULL ? "STORE and MOUNTPOINT" : "MOUNTPOINT");
         goto out;
     }
+    if (fs_commit_parse(opts.commit, &commit_ms) != 0)
+        goto out;
 
     ret = FS_EXIT_FAIL;
     dir = realpath(opts.store, NULL);
@@ -478,6 +521,10 @@ int main(int argc, char *argv[])
     fs_nofile_raise();
     if (fs_store_open(opts.store, dir, opts.ro, pass, passlen, &ctx.store) != 0)
         goto out;
+    if (commit_ms != 0 && (e = store_set_commit_ms(ctx.store, commit_ms)) != STORE_OK) {
+        fs_fail("tenantfs: setting commit=%u: %s", commit_ms, store_strerror(e));
+        goto out;
+    }
     if (fuse_set_signal_handlers(se) != 0) {
         fs_fail("tenantfs: installing signal handlers: failed");
         goto out;
@@ -508,6 +555,7 @@ out:
     free(dir);
     free(opts.store);
     free(opts.passfile);
+    free(opts.commit);
     free(cl.mountpoint);
     fuse_opt_free_args(&args);
     return ret;

@@ -9,13 +9,16 @@
  * reaches zero moves to the "orphans" table (key ino, empty value) until
  * store_release() deletes it, or the next open of the tenant after a crash.
  *
- * Every mutation is one write transaction, aborted on any error.
+ * Each mutation is an op (struct store_op): the public function checks its
+ * arguments and hands it to store_exec_write(); the kind's apply function
+ * here does the work inside the transaction it is given, with op->now as
+ * the time, so that a journal replay reproduces it exactly.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "store_internal.h"
+#include "store_ops.h"
 
 #define DIR_LINK_MAX     65000u
 #define DIR_DEPTH_MAX    (1u << 20)
@@ -57,129 +60,138 @@ static store_err store_mknod_check(uint32_t mode, const char *target, size_t tle
     }
 }
 
+store_err store_mknod_apply(store_tenant *t, MDB_txn *txn, struct store_op *op)
+{
+    struct store_inode pin, in;
+    struct store_dirent_hit hit;
+    uint64_t ino = 0;
+    uint32_t mode = op->mode;
+    store_err err;
+
+    if ((mode & S_IFMT) == 0)
+        mode |= S_IFREG;           /* as mknod(2): no type is a file */
+    err = store_name_check(op->name, op->namelen);
+    if (err == STORE_OK)
+        err = store_mknod_check(mode, op->data, op->len);
+    if (err == STORE_OK)
+        err = store_dir_get(t, txn, op->parent, &pin);
+    if (err == STORE_OK)
+        err = store_dirent_find(t, txn, op->parent, op->name, op->namelen, &hit);
+    if (err != STORE_OK)
+        return err;
+    if (hit.other)
+        store_collision_log(t, op->parent);
+    if (hit.found || hit.other)
+        return STORE_EEXIST;
+    err = store_ino_alloc(t, txn, &ino);
+    if (err != STORE_OK)
+        return err;
+
+    memset(&in, 0, sizeof(in));
+    in.mode = (mode & S_IFMT) | (mode & 07777);
+    in.uid = op->uid;
+    in.gid = op->gid;
+    in.nlink = S_ISDIR(mode) ? 2 : 1;
+    in.nonce = seal_random_u64();  /* nothing journalled depends on it */
+    in.parent = S_ISDIR(mode) ? op->parent : 0;
+    in.atime = in.mtime = in.ctime = op->now;
+    if (S_ISLNK(mode)) {
+        err = store_blocks_write(t, txn, ino, &in, 0, op->data, op->len);
+        if (err != STORE_OK)
+            return err;
+    }
+    err = store_inode_put(t, txn, ino, &in);
+    if (err == STORE_OK)
+        err = store_dirent_put(t, txn, op->parent, hit.cookie, ino,
+                               in.mode & S_IFMT, op->name, op->namelen);
+    if (err != STORE_OK)
+        return err;
+    pin.mtime = pin.ctime = op->now;
+    if (S_ISDIR(mode))
+        pin.nlink++;
+    err = store_inode_put(t, txn, op->parent, &pin);
+    if (err == STORE_OK)
+        store_inode_to_attr(ino, &in, &op->out);
+    return err;
+}
+
 store_err store_mknod(store_tenant *t, uint64_t parent, const char *name,
                       size_t len, uint32_t mode, uint32_t uid, uint32_t gid,
                       const char *target, size_t tlen, struct store_attr *a)
 {
-    struct store_inode pin, in;
-    struct store_dirent_hit hit;
-    MDB_txn *txn = NULL;
-    uint64_t ino = 0;
+    struct store_op op = {
+        .kind = STORE_OP_MKNOD, .parent = parent, .name = name,
+        .namelen = len, .mode = mode, .uid = uid, .gid = gid,
+        .data = target, .len = target != NULL ? tlen : 0,
+    };
     store_err err;
-    bool dir = S_ISDIR(mode);
 
     if ((mode & S_IFMT) == 0)
-        mode |= S_IFREG;           /* as mknod(2): no type is a file */
+        mode |= S_IFREG;
     err = store_name_check(name, len);
     if (err == STORE_OK)
         err = store_mknod_check(mode, target, tlen);
     if (err == STORE_OK)
-        err = store_txn_begin(t, true, &txn);
+        err = store_exec_write(t, &op);
+    if (err == STORE_OK && a != NULL)
+        *a = op.out;
+    return err;
+}
+
+store_err store_link_apply(store_tenant *t, MDB_txn *txn, struct store_op *op)
+{
+    struct store_inode pin, in;
+    struct store_dirent_hit hit;
+    store_err err;
+
+    err = store_name_check(op->name, op->namelen);
+    if (err == STORE_OK)
+        err = store_inode_get(t, txn, op->ino, &in);
     if (err != STORE_OK)
         return err;
-
-    err = store_dir_get(t, txn, parent, &pin);
+    if (S_ISDIR(in.mode))
+        return STORE_EPERM;
+    if (in.nlink == 0)            /* unlinked, only open handles remain */
+        return STORE_ENOENT;
+    if (in.nlink >= DIR_LINK_MAX)
+        return STORE_EMLINK;
+    err = store_dir_get(t, txn, op->parent, &pin);
     if (err == STORE_OK)
-        err = store_dirent_find(t, txn, parent, name, len, &hit);
+        err = store_dirent_find(t, txn, op->parent, op->name, op->namelen, &hit);
     if (err != STORE_OK)
-        goto out;
+        return err;
     if (hit.other)
-        store_collision_log(t, parent);
-    if (hit.found || hit.other) {
-        err = STORE_EEXIST;
-        goto out;
-    }
-    err = store_ino_alloc(t, txn, &ino);
+        store_collision_log(t, op->parent);
+    if (hit.found || hit.other)
+        return STORE_EEXIST;
+    err = store_dirent_put(t, txn, op->parent, hit.cookie, op->ino,
+                           in.mode & S_IFMT, op->name, op->namelen);
     if (err != STORE_OK)
-        goto out;
-
-    memset(&in, 0, sizeof(in));
-    in.mode = (mode & S_IFMT) | (mode & 07777);
-    in.uid = uid;
-    in.gid = gid;
-    in.nlink = dir ? 2 : 1;
-    in.nonce = seal_random_u64();
-    in.parent = dir ? parent : 0;
-    store_now(&in.ctime);
-    in.atime = in.mtime = in.ctime;
-    if (S_ISLNK(mode)) {
-        err = store_blocks_write(t, txn, ino, &in, 0, target, tlen);
-        if (err != STORE_OK)
-            goto out;
-    }
-    err = store_inode_put(t, txn, ino, &in);
+        return err;
+    in.nlink++;
+    in.ctime = op->now;
+    pin.mtime = pin.ctime = op->now;
+    err = store_inode_put(t, txn, op->ino, &in);
     if (err == STORE_OK)
-        err = store_dirent_put(t, txn, parent, hit.cookie, ino, in.mode & S_IFMT,
-                               name, len);
-    if (err != STORE_OK)
-        goto out;
-    pin.mtime = pin.ctime = in.ctime;
-    if (dir)
-        pin.nlink++;
-    err = store_inode_put(t, txn, parent, &pin);
-out:
-    err = store_txn_end(txn, err);
-    if (err == STORE_OK && a != NULL)
-        store_inode_to_attr(ino, &in, a);
+        err = store_inode_put(t, txn, op->parent, &pin);
+    if (err == STORE_OK)
+        store_inode_to_attr(op->ino, &in, &op->out);
     return err;
 }
 
 store_err store_link(store_tenant *t, uint64_t ino, uint64_t parent,
                      const char *name, size_t len, struct store_attr *a)
 {
-    struct store_inode pin, in;
-    struct store_dirent_hit hit;
-    struct timespec now;
-    MDB_txn *txn = NULL;
-    store_err err;
+    struct store_op op = {
+        .kind = STORE_OP_LINK, .ino = ino, .parent = parent, .name = name,
+        .namelen = len,
+    };
+    store_err err = store_name_check(name, len);
 
-    err = store_name_check(name, len);
     if (err == STORE_OK)
-        err = store_txn_begin(t, true, &txn);
-    if (err != STORE_OK)
-        return err;
-
-    err = store_inode_get(t, txn, ino, &in);
-    if (err != STORE_OK)
-        goto out;
-    if (S_ISDIR(in.mode)) {
-        err = STORE_EPERM;
-        goto out;
-    }
-    if (in.nlink == 0) {          /* unlinked, only open handles remain */
-        err = STORE_ENOENT;
-        goto out;
-    }
-    if (in.nlink >= DIR_LINK_MAX) {
-        err = STORE_EMLINK;
-        goto out;
-    }
-    err = store_dir_get(t, txn, parent, &pin);
-    if (err == STORE_OK)
-        err = store_dirent_find(t, txn, parent, name, len, &hit);
-    if (err != STORE_OK)
-        goto out;
-    if (hit.other)
-        store_collision_log(t, parent);
-    if (hit.found || hit.other) {
-        err = STORE_EEXIST;
-        goto out;
-    }
-    err = store_dirent_put(t, txn, parent, hit.cookie, ino, in.mode & S_IFMT,
-                           name, len);
-    if (err != STORE_OK)
-        goto out;
-    store_now(&now);
-    in.nlink++;
-    in.ctime = now;
-    pin.mtime = pin.ctime = now;
-    err = store_inode_put(t, txn, ino, &in);
-    if (err == STORE_OK)
-        err = store_inode_put(t, txn, parent, &pin);
-out:
-    err = store_txn_end(txn, err);
+        err = store_exec_write(t, &op);
     if (err == STORE_OK && a != NULL)
-        store_inode_to_attr(ino, &in, a);
+        *a = op.out;
     return err;
 }
 
@@ -187,26 +199,17 @@ out:
 /* Removal                                                                 */
 /* ---------------------------------------------------------------------- */
 
-store_err store_unlink(store_tenant *t, uint64_t parent, const char *name,
-                       size_t len, uint64_t *orphan_ino)
+store_err store_unlink_apply(store_tenant *t, MDB_txn *txn, struct store_op *op)
 {
     struct store_inode pin, in;
     struct store_dirent_hit hit;
-    struct timespec now;
-    MDB_txn *txn = NULL;
     store_err err;
 
-    if (orphan_ino != NULL)
-        *orphan_ino = 0;
-    err = store_name_check(name, len);
+    err = store_name_check(op->name, op->namelen);
     if (err == STORE_OK)
-        err = store_txn_begin(t, true, &txn);
-    if (err != STORE_OK)
-        return err;
-
-    err = store_dir_get(t, txn, parent, &pin);
+        err = store_dir_get(t, txn, op->parent, &pin);
     if (err == STORE_OK)
-        err = store_dirent_find(t, txn, parent, name, len, &hit);
+        err = store_dirent_find(t, txn, op->parent, op->name, op->namelen, &hit);
     if (err == STORE_OK && !hit.found)
         err = STORE_ENOENT;
     if (err == STORE_OK)
@@ -214,12 +217,11 @@ store_err store_unlink(store_tenant *t, uint64_t parent, const char *name,
     if (err == STORE_OK && S_ISDIR(in.mode))
         err = STORE_EISDIR;
     if (err == STORE_OK)
-        err = store_dirent_del(t, txn, parent, hit.cookie);
+        err = store_dirent_del(t, txn, op->parent, hit.cookie);
     if (err != STORE_OK)
-        goto out;
+        return err;
 
-    store_now(&now);
-    in.ctime = now;
+    in.ctime = op->now;
     if (in.nlink > 0)
         in.nlink--;
     if (in.nlink == 0)
@@ -227,13 +229,29 @@ store_err store_unlink(store_tenant *t, uint64_t parent, const char *name,
     if (err == STORE_OK)
         err = store_inode_put(t, txn, hit.ino, &in);
     if (err != STORE_OK)
-        goto out;
-    pin.mtime = pin.ctime = now;
-    err = store_inode_put(t, txn, parent, &pin);
-out:
-    err = store_txn_end(txn, err);
-    if (err == STORE_OK && in.nlink == 0 && orphan_ino != NULL)
-        *orphan_ino = hit.ino;
+        return err;
+    pin.mtime = pin.ctime = op->now;
+    err = store_inode_put(t, txn, op->parent, &pin);
+    if (err == STORE_OK && in.nlink == 0)
+        op->orphan = hit.ino;
+    return err;
+}
+
+store_err store_unlink(store_tenant *t, uint64_t parent, const char *name,
+                       size_t len, uint64_t *orphan_ino)
+{
+    struct store_op op = {
+        .kind = STORE_OP_UNLINK, .parent = parent, .name = name, .namelen = len,
+    };
+    store_err err;
+
+    if (orphan_ino != NULL)
+        *orphan_ino = 0;
+    err = store_name_check(name, len);
+    if (err == STORE_OK)
+        err = store_exec_write(t, &op);
+    if (err == STORE_OK && orphan_ino != NULL)
+        *orphan_ino = op.orphan;
     return err;
 }
 
@@ -247,24 +265,18 @@ static store_err store_dir_destroy(store_tenant *t, MDB_txn *txn, uint64_t ino)
     return err;
 }
 
-store_err store_rmdir(store_tenant *t, uint64_t parent, const char *name,
-                      size_t len)
+store_err store_rmdir_apply(store_tenant *t, MDB_txn *txn, struct store_op *op)
 {
     struct store_inode pin, in;
     struct store_dirent_hit hit;
-    MDB_txn *txn = NULL;
     store_err err;
     bool empty = false;
 
-    err = store_name_check(name, len);
+    err = store_name_check(op->name, op->namelen);
     if (err == STORE_OK)
-        err = store_txn_begin(t, true, &txn);
-    if (err != STORE_OK)
-        return err;
-
-    err = store_dir_get(t, txn, parent, &pin);
+        err = store_dir_get(t, txn, op->parent, &pin);
     if (err == STORE_OK)
-        err = store_dirent_find(t, txn, parent, name, len, &hit);
+        err = store_dirent_find(t, txn, op->parent, op->name, op->namelen, &hit);
     if (err == STORE_OK && !hit.found)
         err = STORE_ENOENT;
     if (err == STORE_OK)
@@ -276,50 +288,59 @@ store_err store_rmdir(store_tenant *t, uint64_t parent, const char *name,
     if (err == STORE_OK && !empty)
         err = STORE_ENOTEMPTY;
     if (err == STORE_OK)
-        err = store_dirent_del(t, txn, parent, hit.cookie);
+        err = store_dirent_del(t, txn, op->parent, hit.cookie);
     if (err == STORE_OK)
         err = store_dir_destroy(t, txn, hit.ino);
     if (err != STORE_OK)
-        goto out;
-    store_now(&pin.mtime);
-    pin.ctime = pin.mtime;
+        return err;
+    pin.mtime = pin.ctime = op->now;
     if (pin.nlink > 2)
         pin.nlink--;
-    err = store_inode_put(t, txn, parent, &pin);
-out:
-    return store_txn_end(txn, err);
+    return store_inode_put(t, txn, op->parent, &pin);
 }
 
-store_err store_release(store_tenant *t, uint64_t ino)
+store_err store_rmdir(store_tenant *t, uint64_t parent, const char *name,
+                      size_t len)
+{
+    struct store_op op = {
+        .kind = STORE_OP_RMDIR, .parent = parent, .name = name, .namelen = len,
+    };
+    store_err err = store_name_check(name, len);
+
+    return err == STORE_OK ? store_exec_write(t, &op) : err;
+}
+
+store_err store_release_apply(store_tenant *t, MDB_txn *txn, struct store_op *op)
 {
     struct store_inode in;
     uint8_t kbuf[8];
     MDB_val k = { sizeof(kbuf), kbuf };
-    MDB_txn *txn = NULL;
     store_err err;
     int rc;
 
-    err = store_txn_begin(t, true, &txn);
-    if (err != STORE_OK)
-        return err;
-    err = store_inode_get(t, txn, ino, &in);
-    if (err == STORE_ENOENT || (err == STORE_OK && in.nlink > 0)) {
-        mdb_txn_abort(txn);        /* gone already, or still linked */
-        return STORE_OK;
-    }
+    err = store_inode_get(t, txn, op->ino, &in);
+    if (err == STORE_ENOENT || (err == STORE_OK && in.nlink > 0))
+        return STORE_OK;           /* gone already, or still linked */
     if (err == STORE_OK)
-        err = store_blocks_truncate(t, txn, ino, &in, 0);
+        err = store_blocks_truncate(t, txn, op->ino, &in, 0);
     if (err == STORE_OK)
-        err = store_xattrs_delete_all(t, txn, ino);
+        err = store_xattrs_delete_all(t, txn, op->ino);
     if (err == STORE_OK)
-        err = store_inode_del(t, txn, ino);
+        err = store_inode_del(t, txn, op->ino);
     if (err == STORE_OK) {
-        store_put_be64(kbuf, ino);
+        store_put_be64(kbuf, op->ino);
         rc = mdb_del(txn, t->orphans, &k, NULL);
         if (rc != 0 && rc != MDB_NOTFOUND)
             err = store_from_mdb(rc);
     }
-    return store_txn_end(txn, err);
+    return err;
+}
+
+store_err store_release(store_tenant *t, uint64_t ino)
+{
+    struct store_op op = { .kind = STORE_OP_RELEASE, .ino = ino };
+
+    return store_exec_write(t, &op);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -487,56 +508,78 @@ static store_err store_rename_prepare(store_tenant *t, MDB_txn *txn,
     return err;
 }
 
-store_err store_rename(store_tenant *t, uint64_t parent, const char *name,
-                       size_t len, uint64_t newparent, const char *newname,
-                       size_t newlen, unsigned flags, uint64_t *orphan_ino)
+static store_err store_rename_args_check(const char *name, size_t len,
+                                        const char *newname, size_t newlen,
+                                        unsigned flags)
 {
-    struct rename_op op;
-    uint64_t orphan = 0;
-    MDB_txn *txn = NULL;
     store_err err;
 
-    if (orphan_ino != NULL)
-        *orphan_ino = 0;
     if ((flags & ~(unsigned)(STORE_RENAME_NOREPLACE | STORE_RENAME_EXCHANGE)) != 0
         || flags == (STORE_RENAME_NOREPLACE | STORE_RENAME_EXCHANGE))
         return STORE_EINVAL;
     err = store_name_check(name, len);
     if (err == STORE_OK)
         err = store_name_check(newname, newlen);
-    if (err == STORE_OK)
-        err = store_txn_begin(t, true, &txn);
-    if (err != STORE_OK)
-        return err;
-
-    memset(&op, 0, sizeof(op));
-    op.parent = parent;
-    op.newparent = newparent;
-    err = store_rename_prepare(t, txn, &op, name, len, newname, newlen, flags);
-    if (err != STORE_OK || (op.dst.found && op.dst.ino == op.src.ino)) {
-        mdb_txn_abort(txn);         /* an error, or the same inode: no-op */
-        return err;
-    }
-
-    store_now(&op.now);
-    if (flags & STORE_RENAME_EXCHANGE)
-        err = store_rename_exchange(t, txn, &op, name, len, newname, newlen);
-    else
-        err = store_rename_replace(t, txn, &op, newname, newlen, &orphan);
-    if (err != STORE_OK)
-        goto out;
-    op.sin.ctime = op.now;
-    op.pin.mtime = op.pin.ctime = op.now;
-    op.npin->mtime = op.npin->ctime = op.now;
-    err = store_inode_put(t, txn, op.src.ino, &op.sin);
-    if (err == STORE_OK)
-        err = store_inode_put(t, txn, parent, &op.pin);
-    if (err == STORE_OK && op.npin != &op.pin)
-        err = store_inode_put(t, txn, newparent, op.npin);
-out:
-    err = store_txn_end(txn, err);
-    if (err == STORE_OK && orphan_ino != NULL)
-        *orphan_ino = orphan;
     return err;
 }
 
+store_err store_rename_apply(store_tenant *t, MDB_txn *txn, struct store_op *op)
+{
+    struct rename_op r;
+    uint64_t orphan = 0;
+    store_err err;
+
+    err = store_rename_args_check(op->name, op->namelen, op->newname,
+                                  op->newnamelen, op->flags);
+    if (err != STORE_OK)
+        return err;
+    memset(&r, 0, sizeof(r));
+    r.parent = op->parent;
+    r.newparent = op->newparent;
+    r.now = op->now;
+    err = store_rename_prepare(t, txn, &r, op->name, op->namelen, op->newname,
+                               op->newnamelen, op->flags);
+    if (err != STORE_OK || (r.dst.found && r.dst.ino == r.src.ino))
+        return err;                /* an error, or the same inode: no-op */
+
+    if (op->flags & STORE_RENAME_EXCHANGE)
+        err = store_rename_exchange(t, txn, &r, op->name, op->namelen,
+                                    op->newname, op->newnamelen);
+    else
+        err = store_rename_replace(t, txn, &r, op->newname, op->newnamelen,
+                                   &orphan);
+    if (err != STORE_OK)
+        return err;
+    r.sin.ctime = r.now;
+    r.pin.mtime = r.pin.ctime = r.now;
+    r.npin->mtime = r.npin->ctime = r.now;
+    err = store_inode_put(t, txn, r.src.ino, &r.sin);
+    if (err == STORE_OK)
+        err = store_inode_put(t, txn, r.parent, &r.pin);
+    if (err == STORE_OK && r.npin != &r.pin)
+        err = store_inode_put(t, txn, r.newparent, r.npin);
+    if (err == STORE_OK)
+        op->orphan = orphan;
+    return err;
+}
+
+store_err store_rename(store_tenant *t, uint64_t parent, const char *name,
+                       size_t len, uint64_t newparent, const char *newname,
+                       size_t newlen, unsigned flags, uint64_t *orphan_ino)
+{
+    struct store_op op = {
+        .kind = STORE_OP_RENAME, .parent = parent, .name = name,
+        .namelen = len, .newparent = newparent, .newname = newname,
+        .newnamelen = newlen, .flags = flags,
+    };
+    store_err err;
+
+    if (orphan_ino != NULL)
+        *orphan_ino = 0;
+    err = store_rename_args_check(name, len, newname, newlen, flags);
+    if (err == STORE_OK)
+        err = store_exec_write(t, &op);
+    if (err == STORE_OK && orphan_ino != NULL)
+        *orphan_ino = op.orphan;
+    return err;
+}

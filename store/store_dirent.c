@@ -2,8 +2,9 @@
  * store_dirent.c - the directory entry records of a tenant: name rules, an
  * entry's key, sealed layout and AD, finding, writing and deleting one
  * entry, and the two reads built on them, store_lookup() and
- * store_readdir().  The operations that change the namespace (mknod, link,
- * unlink, rmdir, rename, release) are in store_dir.c.
+ * store_readdir() (both run through store_exec_read()).  The operations
+ * that change the namespace (mknod, link, unlink, rmdir, rename, release)
+ * are in store_dir.c.
  *
  * Entry layout.  The "dirents" table maps
  *
@@ -225,78 +226,89 @@ store_err store_dir_is_empty(store_tenant *t, MDB_txn *txn, uint64_t dir,
 /* Lookup and creation                                                     */
 /* ---------------------------------------------------------------------- */
 
-store_err store_lookup(store_tenant *t, uint64_t parent, const char *name,
-                       size_t len, struct store_attr *a)
+struct lookup_arg {
+    uint64_t parent;
+    const char *name;
+    size_t len;
+    struct store_attr *a;
+};
+
+static store_err store_lookup_fn(store_tenant *t, MDB_txn *txn, void *arg)
 {
+    struct lookup_arg *l = arg;
     struct store_inode pin, in;
     struct store_dirent_hit hit;
-    MDB_txn *txn = NULL;
     store_err err;
 
-    err = store_name_check(name, len);
-    if (err != STORE_OK)
-        return err;
-    err = store_txn_begin(t, false, &txn);
-    if (err != STORE_OK)
-        return err;
-    err = store_dir_get(t, txn, parent, &pin);
+    err = store_dir_get(t, txn, l->parent, &pin);
     if (err == STORE_OK)
-        err = store_dirent_find(t, txn, parent, name, len, &hit);
+        err = store_dirent_find(t, txn, l->parent, l->name, l->len, &hit);
     if (err == STORE_OK && !hit.found)
         err = STORE_ENOENT;
     if (err == STORE_OK)
         err = store_dirent_target(t, txn, hit.ino, &in);
-    mdb_txn_abort(txn);
     if (err == STORE_OK)
-        store_inode_to_attr(hit.ino, &in, a);
+        store_inode_to_attr(hit.ino, &in, l->a);
     return err;
+}
+
+store_err store_lookup(store_tenant *t, uint64_t parent, const char *name,
+                       size_t len, struct store_attr *a)
+{
+    struct lookup_arg l = { parent, name, len, a };
+    store_err err = store_name_check(name, len);
+
+    return err == STORE_OK ? store_exec_read(t, store_lookup_fn, &l) : err;
 }
 
 /* ---------------------------------------------------------------------- */
 /* Listing                                                                 */
 /* ---------------------------------------------------------------------- */
 
-store_err store_readdir(store_tenant *t, uint64_t dir, uint64_t after,
-                        bool want_attr, store_dirent_fn fn, void *arg)
+struct readdir_arg {
+    uint64_t dir, after;
+    bool want_attr;
+    store_dirent_fn fn;
+    void *arg;
+};
+
+/* The listing itself; the caller's callback runs in here, on whatever
+ * thread store_exec_read() chose. */
+static store_err store_readdir_fn(store_tenant *t, MDB_txn *txn, void *arg)
 {
+    struct readdir_arg *rd = arg;
     uint8_t kbuf[16], plain[DIRENT_MAX_PLAIN];
     char name[STORE_NAME_MAX + 1];
     MDB_val k = { sizeof(kbuf), kbuf }, v;
     struct store_inode in;
     struct store_attr a;
     MDB_cursor *cur = NULL;
-    MDB_txn *txn = NULL;
     store_err err;
     int rc;
 
-    err = store_txn_begin(t, false, &txn);
-    if (err != STORE_OK)
+    err = store_dir_get(t, txn, rd->dir, &in);
+    if (err != STORE_OK || rd->after >= 0x7fffffffffffffffULL)
         return err;
-    err = store_dir_get(t, txn, dir, &in);
-    if (err != STORE_OK || after >= 0x7fffffffffffffffULL)
-        goto out;
     rc = mdb_cursor_open(txn, t->dirents, &cur);
-    if (rc != 0) {
-        err = store_from_mdb(rc);
-        goto out;
-    }
-    store_dirent_key(kbuf, dir, after + 1);
+    if (rc != 0)
+        return store_from_mdb(rc);
+    store_dirent_key(kbuf, rd->dir, rd->after + 1);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         uint64_t cookie, ino;
         size_t plen;
 
-        if (k.mv_size != 16 || store_get_be64(k.mv_data) != dir)
+        if (k.mv_size != 16 || store_get_be64(k.mv_data) != rd->dir)
             break;
         cookie = store_get_be64((const uint8_t *)k.mv_data + 8);
-        plen = store_dirent_open(t, dir, cookie, &v, plain);
+        plen = store_dirent_open(t, rd->dir, cookie, &v, plain);
         if (plen == 0) {
             err = STORE_EIO;
             goto out;
         }
         ino = store_le64(plain);
         memset(&a, 0, sizeof(a));
-        if (want_attr) {
+        if (rd->want_attr) {
             err = store_dirent_target(t, txn, ino, &in);
             if (err != STORE_OK)
                 goto out;
@@ -309,7 +321,7 @@ store_err store_readdir(store_tenant *t, uint64_t dir, uint64_t after,
         }
         memcpy(name, plain + DIRENT_HEAD_LEN, plen - DIRENT_HEAD_LEN);
         name[plen - DIRENT_HEAD_LEN] = '\0';
-        if (fn(name, plen - DIRENT_HEAD_LEN, &a, cookie, arg) != 0)
+        if (rd->fn(name, plen - DIRENT_HEAD_LEN, &a, cookie, rd->arg) != 0)
             break;
     }
     if (rc != 0 && rc != MDB_NOTFOUND)
@@ -317,8 +329,14 @@ store_err store_readdir(store_tenant *t, uint64_t dir, uint64_t after,
 out:
     seal_wipe(plain, sizeof(plain));
     seal_wipe(name, sizeof(name));
-    if (cur != NULL)
-        mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
+    mdb_cursor_close(cur);
     return err;
+}
+
+store_err store_readdir(store_tenant *t, uint64_t dir, uint64_t after,
+                        bool want_attr, store_dirent_fn fn, void *arg)
+{
+    struct readdir_arg rd = { dir, after, want_attr, fn, arg };
+
+    return store_exec_read(t, store_readdir_fn, &rd);
 }

@@ -2,7 +2,8 @@
  * store_file.c - the content of records: how a file's bytes are cut into
  * sealed blocks, reading them back (holes as zeros), writing with
  * read-modify-write of partially covered blocks only, truncation, and the
- * public read, write, setattr and readlink operations built on them.
+ * public read, write, setattr and readlink operations built on them (the
+ * writes as ops applied by store_write_apply() and store_setattr_apply()).
  *
  * Format of one content block (tenant "blocks" table)
  * ---------------------------------------------------
@@ -39,7 +40,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "store_internal.h"
+#include "store_ops.h"
 
 #define BLOCK_AD_LEN  33u
 #define BLOCK_KEY_LEN 16u
@@ -348,65 +349,119 @@ store_err store_blocks_truncate(store_tenant *t, MDB_txn *txn, uint64_t ino,
 }
 
 /* ---------------------------------------------------------------------- */
-/* Public operations: one transaction each                                 */
+/* Public operations: writes are ops (store_exec_write), reads run through */
+/* store_exec_read                                                         */
 /* ---------------------------------------------------------------------- */
+
+struct file_read_arg {
+    uint64_t ino, off;
+    size_t size, *got;
+    void *buf;
+    bool link;                 /* readlink: a symlink's whole target */
+};
+
+static store_err store_file_read_fn(store_tenant *t, MDB_txn *txn, void *arg)
+{
+    struct file_read_arg *r = arg;
+    struct store_inode in;
+    store_err err;
+
+    err = store_inode_get(t, txn, r->ino, &in);
+    if (err != STORE_OK)
+        return err;
+    if (r->link) {
+        if (!S_ISLNK(in.mode))
+            return STORE_EINVAL;
+        if (in.size > r->size)
+            return STORE_ERANGE;
+        return store_blocks_read(t, txn, r->ino, &in, 0, (size_t)in.size,
+                                 r->buf, r->got);
+    }
+    if (S_ISDIR(in.mode))
+        return STORE_EISDIR;
+    return store_blocks_read(t, txn, r->ino, &in, r->off, r->size, r->buf,
+                             r->got);
+}
 
 store_err store_read(store_tenant *t, uint64_t ino, uint64_t off, size_t size,
                      void *buf, size_t *got)
 {
-    struct store_inode in;
-    MDB_txn *txn = NULL;
-    store_err err;
+    struct file_read_arg r = {
+        .ino = ino, .off = off, .size = size, .got = got, .buf = buf,
+    };
 
     *got = 0;
-    err = store_txn_begin(t, false, &txn);
-    if (err != STORE_OK)
-        return err;
-    err = store_inode_get(t, txn, ino, &in);
-    if (err == STORE_OK && S_ISDIR(in.mode))
-        err = STORE_EISDIR;
+    return store_exec_read(t, store_file_read_fn, &r);
+}
+
+store_err store_readlink(store_tenant *t, uint64_t ino, char *buf, size_t size,
+                         size_t *len)
+{
+    size_t got = 0;
+    struct file_read_arg r = {
+        .ino = ino, .size = size, .got = &got, .buf = buf, .link = true,
+    };
+    store_err err;
+
+    *len = 0;
+    err = store_exec_read(t, store_file_read_fn, &r);
     if (err == STORE_OK)
-        err = store_blocks_read(t, txn, ino, &in, off, size, buf, got);
-    mdb_txn_abort(txn);
+        *len = got;
     return err;
 }
 
+store_err store_write_apply(store_tenant *t, MDB_txn *txn, struct store_op *op)
+{
+    struct store_inode in;
+    store_err err;
+
+    if (op->off > STORE_FILE_MAX || op->len > STORE_FILE_MAX - op->off)
+        return STORE_EFBIG;
+    err = store_inode_get(t, txn, op->ino, &in);
+    if (err != STORE_OK)
+        return err;
+    if (S_ISDIR(in.mode))
+        return STORE_EISDIR;
+    if (!S_ISREG(in.mode))
+        return STORE_EINVAL;
+    if (op->len > 0) {
+        err = store_blocks_write(t, txn, op->ino, &in, op->off, op->data,
+                                 op->len);
+        if (err != STORE_OK)
+            return err;
+        in.mtime = in.ctime = op->now;
+        err = store_inode_put(t, txn, op->ino, &in);
+    }
+    if (err == STORE_OK)
+        store_inode_to_attr(op->ino, &in, &op->out);
+    return err;
+}
+
+/* A write larger than STORE_OP_DATA_MAX becomes several ops, each atomic. */
 store_err store_write(store_tenant *t, uint64_t ino, uint64_t off,
                       const void *buf, size_t size, struct store_attr *out)
 {
-    struct store_inode in;
-    MDB_txn *txn = NULL;
+    const uint8_t *p = buf;
     store_err err;
 
     if (off > STORE_FILE_MAX || size > STORE_FILE_MAX - off)
         return STORE_EFBIG;
-    err = store_txn_begin(t, true, &txn);
-    if (err != STORE_OK)
-        return err;
-    err = store_inode_get(t, txn, ino, &in);
-    if (err != STORE_OK)
-        goto out;
-    if (S_ISDIR(in.mode)) {
-        err = STORE_EISDIR;
-        goto out;
-    }
-    if (!S_ISREG(in.mode)) {
-        err = STORE_EINVAL;
-        goto out;
-    }
-    if (size > 0) {
-        err = store_blocks_write(t, txn, ino, &in, off, buf, size);
+    do {
+        size_t n = size < STORE_OP_DATA_MAX ? size : STORE_OP_DATA_MAX;
+        struct store_op op = {
+            .kind = STORE_OP_WRITE, .ino = ino, .off = off, .data = p, .len = n,
+        };
+
+        err = store_exec_write(t, &op);
         if (err != STORE_OK)
-            goto out;
-        store_now(&in.mtime);
-        in.ctime = in.mtime;
-        err = store_inode_put(t, txn, ino, &in);
-    }
-out:
-    err = store_txn_end(txn, err);
-    if (err == STORE_OK && out != NULL)
-        store_inode_to_attr(ino, &in, out);
-    return err;
+            return err;
+        if (out != NULL)
+            *out = op.out;
+        p += n;
+        off += n;
+        size -= n;
+    } while (size > 0);
+    return STORE_OK;
 }
 
 /* Apply a size change to `in` (inside txn), with its checks. */
@@ -422,30 +477,33 @@ static store_err store_file_resize(store_tenant *t, MDB_txn *txn, uint64_t ino,
     return store_blocks_truncate(t, txn, ino, in, size);
 }
 
-store_err store_setattr(store_tenant *t, uint64_t ino, const struct store_attr *a,
-                        unsigned mask, struct store_attr *out)
+static bool store_time_valid(const struct timespec *ts)
 {
+    return ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
+}
+
+store_err store_setattr_apply(store_tenant *t, MDB_txn *txn, struct store_op *op)
+{
+    const struct store_attr *a = &op->attr;
     struct store_inode in;
-    struct timespec now;
-    MDB_txn *txn = NULL;
+    unsigned mask = op->mask;
     store_err err;
 
-    err = store_txn_begin(t, true, &txn);
+    if (!store_time_valid(&a->atime) || !store_time_valid(&a->mtime)
+        || !store_time_valid(&a->ctime))
+        return STORE_EINVAL;      /* such a time would not decode */
+    err = store_inode_get(t, txn, op->ino, &in);
     if (err != STORE_OK)
         return err;
-    err = store_inode_get(t, txn, ino, &in);
-    if (err != STORE_OK)
-        goto out;
-    store_now(&now);
     if ((mask & STORE_SET_SIZE) && (mask & STORE_SET_SIZE_GROW)
         && a->size <= in.size && S_ISREG(in.mode))
         mask &= ~(unsigned)STORE_SET_SIZE;   /* nothing to extend */
     if (mask & STORE_SET_SIZE) {
-        err = store_file_resize(t, txn, ino, &in, a->size);
+        err = store_file_resize(t, txn, op->ino, &in, a->size);
         if (err != STORE_OK)
-            goto out;
+            return err;
         if (!(mask & STORE_SET_MTIME))
-            in.mtime = now;
+            in.mtime = op->now;
     }
     if (mask & STORE_SET_MODE)
         in.mode = (in.mode & S_IFMT) | (a->mode & 07777);
@@ -457,36 +515,41 @@ store_err store_setattr(store_tenant *t, uint64_t ino, const struct store_attr *
         in.atime = a->atime;
     if (mask & STORE_SET_MTIME)
         in.mtime = a->mtime;
-    in.ctime = (mask & STORE_SET_CTIME) ? a->ctime : now;
-    err = store_inode_put(t, txn, ino, &in);
-out:
-    err = store_txn_end(txn, err);
-    if (err == STORE_OK && out != NULL)
-        store_inode_to_attr(ino, &in, out);
+    in.ctime = (mask & STORE_SET_CTIME) ? a->ctime : op->now;
+    err = store_inode_put(t, txn, op->ino, &in);
+    if (err == STORE_OK)
+        store_inode_to_attr(op->ino, &in, &op->out);
     return err;
 }
 
-store_err store_readlink(store_tenant *t, uint64_t ino, char *buf, size_t size,
-                         size_t *len)
+store_err store_setattr(store_tenant *t, uint64_t ino, const struct store_attr *a,
+                        unsigned mask, struct store_attr *out)
 {
-    struct store_inode in;
-    MDB_txn *txn = NULL;
-    size_t got = 0;
+    struct store_op op = {
+        .kind = STORE_OP_SETATTR, .ino = ino, .mask = mask,
+    };
     store_err err;
 
-    *len = 0;
-    err = store_txn_begin(t, false, &txn);
-    if (err != STORE_OK)
-        return err;
-    err = store_inode_get(t, txn, ino, &in);
-    if (err == STORE_OK && !S_ISLNK(in.mode))
-        err = STORE_EINVAL;
-    if (err == STORE_OK && in.size > size)
-        err = STORE_ERANGE;
-    if (err == STORE_OK)
-        err = store_blocks_read(t, txn, ino, &in, 0, (size_t)in.size, buf, &got);
-    mdb_txn_abort(txn);
-    if (err == STORE_OK)
-        *len = got;
+    /* only the fields the mask names travel in the op (a time it does not
+     * name may hold anything, and would not decode) */
+    if (a == NULL && mask != 0)
+        return STORE_EINVAL;
+    if (mask & STORE_SET_MODE)
+        op.attr.mode = a->mode;
+    if (mask & STORE_SET_UID)
+        op.attr.uid = a->uid;
+    if (mask & STORE_SET_GID)
+        op.attr.gid = a->gid;
+    if (mask & STORE_SET_SIZE)
+        op.attr.size = a->size;
+    if (mask & STORE_SET_ATIME)
+        op.attr.atime = a->atime;
+    if (mask & STORE_SET_MTIME)
+        op.attr.mtime = a->mtime;
+    if (mask & STORE_SET_CTIME)
+        op.attr.ctime = a->ctime;
+    err = store_exec_write(t, &op);
+    if (err == STORE_OK && out != NULL)
+        *out = op.out;
     return err;
 }

@@ -27,8 +27,6 @@
 #define STORE_REGISTRY_MAPSIZE ((size_t)1 << 30)
 #define STORE_MAXREADERS       256u
 
-/* How often the daemon's flusher makes NOSYNC commits durable. */
-#define STORE_FLUSH_INTERVAL_MS 1000u
 
 /* Key-derivation contexts (crypto_kdf needs exactly 8 characters). */
 #define STORE_KDF_REGISTRY "tfs-regy"   /* id 0: the registry key */
@@ -181,7 +179,8 @@ store_err store_exec_read(store_tenant *t, store_read_fn fn, void *arg);
 /* ---- the writer (store_writer.c) ---- */
 /* One thread per daemon applies every mutating op to a per-tenant batch
  * (nested txn per op), appends it to the journal, acknowledges it, and
- * checkpoints batches into LMDB in durable commits. */
+ * checkpoints batches into LMDB in durable commits.  Starting opens the
+ * journal and runs store_recover() before the thread starts. */
 store_err store_writer_start(struct store *s);
 /* Drain: checkpoint every batch and trim the journal to empty.  NULL-safe. */
 void store_writer_stop(struct store *s);
@@ -196,6 +195,23 @@ store_err store_writer_sync(struct store *s);
 /* Replay the journal into LMDB at daemon open (store_recover.c), before the
  * writer starts: idempotent, stops at a torn or invalid tail, logs counts. */
 store_err store_recover(struct store *s);
+/* Used by recovery (store_recover.c) and the flusher (store_open.c). */
+struct store_journal *store_writer_journal(struct store *s);
+/* Apply op to t's batch (nested txn), appending it to the journal when
+ * `append` (false at replay). */
+store_err store_writer_apply(struct store *s, store_tenant *t,
+                             struct store_op *op, bool append);
+/* Commit every open batch durably with its applied_seq, then trim. */
+void store_writer_checkpoint(struct store *s);
+/* Recovery's figures for the stats; `hold`: trim no further than this
+ * (entries of tenants that could not be opened), 0 for none. */
+void store_writer_recovered(struct store *s, uint64_t replayed,
+                            uint64_t discarded, uint64_t hold);
+void store_writer_set_commit_ms(struct store *s, unsigned ms);
+unsigned store_writer_commit_ms(struct store *s);
+/* The daemon's first open of a tenant (store_registry.c): durable commits
+ * from now on, orphans of a crashed daemon purged, applied_seq loaded. */
+store_err store_recover_tenant_prepare(store_tenant *t);
 
 /* ---- the journal files (store_journal.c; format there) ---- */
 typedef struct store_journal store_journal;
@@ -230,6 +246,15 @@ uint64_t store_journal_last(store_journal *j);
 store_err store_journal_trim(store_journal *j, uint64_t applied);
 void store_journal_stats_get(store_journal *j, struct store_journal_stats *st);
 void store_journal_close(store_journal *j);
+/* Walk the segment files of `jdir` without a key (entry framing only, up
+ * to the first invalid entry): how many segments, entries and bytes of
+ * entries, and the last seq. */
+store_err store_journal_scan_dir(const char *jdir, uint64_t *segments,
+                                 uint64_t *entries, uint64_t *bytes,
+                                 uint64_t *last);
+/* Write the figures to STORE/journal/stats atomically (store_jstats.c). */
+store_err store_journal_stats_write(const char *dir,
+                                    const struct store_journal_stats *st);
 
 /* ---- store_tenant.c ---- */
 /* Open (or with `create`, create) the tenant env in folder `path`, deriving

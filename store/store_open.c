@@ -4,18 +4,26 @@
  * syncing, statfs, and closing.
  *
  * A store folder holds tenantfs.hdr (store_header.c), daemon.lock, the
- * registry LMDB env and one LMDB env per tenant under tenants/.  Every env
- * is opened with MDB_NOSYNC: commits reach the OS at once and the disk when
- * something calls mdb_env_sync().  In a daemon, the flusher thread does that
- * every STORE_FLUSH_INTERVAL_MS for the registry and every open tenant; the
- * journal (not this file) gives acknowledged writes their durability.
+ * registry LMDB env, one LMDB env per tenant under tenants/ and, for a
+ * daemon, the journal under journal/.  The registry is opened MDB_NOSYNC and
+ * synced explicitly after each change (tenant add/remove).
+ *
+ * A daemon (STORE_OPEN_DAEMON, not read-only) derives the journal key, then
+ * starts the writer (store_writer.c), which opens the journal and replays it
+ * (store_recover.c) before serving anything.  Acknowledged ops are in the
+ * journal (the page cache); the flusher thread makes them durable every
+ * commit_ms (store_set_commit_ms, default STORE_COMMIT_MS_DEFAULT) with one
+ * shared fdatasync and writes the figures to STORE/journal/stats for
+ * tenantctl.  An fsync does not wait for it (store_writer_sync).  At close
+ * the flusher stops first (it uses the writer's journal), then the writer
+ * drains its queue and checkpoints everything, leaving an empty journal.
  *
  * The daemon lock is an flock() on daemon.lock taken before anything else
  * is read or written, so two daemons never serve one store; its holder's pid
  * is written into the file for the "in use by pid N" message.
  *
- * Lock order: flush_lock is never held while taking s->lock; the flusher
- * takes s->lock alone to walk the open-tenant table.
+ * Lock order: flush_lock is never held while flushing or taking another
+ * lock; the flusher only calls the (thread-safe) journal flush and stats.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -305,6 +313,26 @@ static store_err store_sync_all(struct store *s)
     return err;
 }
 
+/* One round of the flusher: make every acknowledged op durable (a single
+ * fdatasync shared with concurrent fsyncs) and publish the figures. */
+static void store_flush_journal(struct store *s)
+{
+    store_journal *j = store_writer_journal(s);
+    struct store_journal_stats st;
+    store_err err;
+
+    if (!j)
+        return;
+    err = store_journal_flush(j, store_journal_last(j));
+    if (err != STORE_OK)
+        store_log(LOG_ERR, "journal: periodic flush failed: %s",
+                  store_strerror(err));
+    if (store_journal_stats(s, &st) == STORE_OK &&
+        (err = store_journal_stats_write(s->dir, &st)) != STORE_OK)
+        store_log(LOG_WARNING, "journal: cannot write the stats file: %s",
+                  store_strerror(err));
+}
+
 static void *store_flusher_main(void *arg)
 {
     struct store *s = arg;
@@ -312,9 +340,10 @@ static void *store_flusher_main(void *arg)
 
     pthread_mutex_lock(&s->flush_lock);
     while (!s->stopping) {
+        unsigned ms = store_writer_commit_ms(s);
         clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_sec += STORE_FLUSH_INTERVAL_MS / 1000u;
-        deadline.tv_nsec += (long)(STORE_FLUSH_INTERVAL_MS % 1000u) * 1000000L;
+        deadline.tv_sec += ms / 1000u;
+        deadline.tv_nsec += (long)(ms % 1000u) * 1000000L;
         if (deadline.tv_nsec >= 1000000000L) {
             deadline.tv_sec++;
             deadline.tv_nsec -= 1000000000L;
@@ -325,9 +354,7 @@ static void *store_flusher_main(void *arg)
         if (s->stopping)
             break;
         pthread_mutex_unlock(&s->flush_lock);
-        store_err err = store_sync_all(s);
-        if (err != STORE_OK)
-            store_log(LOG_ERR, "periodic flush failed: %s", store_strerror(err));
+        store_flush_journal(s);
         pthread_mutex_lock(&s->flush_lock);
     }
     pthread_mutex_unlock(&s->flush_lock);
@@ -416,8 +443,16 @@ store_err store_open(const char *dir, const char *pass, size_t passlen,
     }
     if ((err = store_registry_env_open(s, false)) != STORE_OK)
         goto out;
-    if (flags & STORE_OPEN_DAEMON)
+    if ((flags & STORE_OPEN_DAEMON) && !(flags & STORE_OPEN_RDONLY)) {
+        s->jkey = seal_key_derive(s->master, 0, STORE_KDF_JOURNAL);
+        if (!s->jkey) {
+            err = STORE_ENOMEM;
+            goto out;
+        }
+        if ((err = store_writer_start(s)) != STORE_OK)
+            goto out;
         err = store_flusher_start(s);
+    }
 out:
     free(hdr);
     if (err != STORE_OK) {
@@ -432,7 +467,8 @@ void store_close(store *s)
 {
     if (!s)
         return;
-    store_flusher_stop(s);
+    store_flusher_stop(s);     /* it uses the writer's journal */
+    store_writer_stop(s);
     if (s->reg_env) {
         store_err err = store_sync_all(s);
         if (err != STORE_OK)
@@ -443,6 +479,7 @@ void store_close(store *s)
     free(s->open);
     if (s->reg_env)
         mdb_env_close(s->reg_env);
+    seal_key_free(s->jkey);
     seal_key_free(s->regkey);
     seal_key_free(s->master);
     if (s->lock_fd >= 0)
@@ -455,7 +492,20 @@ void store_close(store *s)
 
 store_err store_sync(store *s)
 {
+    if (s->writer) {
+        store_err err = store_writer_sync(s);
+        int rc = mdb_env_sync(s->reg_env, 1);
+        return err != STORE_OK ? err : store_from_mdb(rc);
+    }
     return store_sync_all(s);
+}
+
+store_err store_set_commit_ms(store *s, unsigned ms)
+{
+    if (!s || !s->writer)
+        return STORE_EINVAL;
+    store_writer_set_commit_ms(s, ms);     /* from the flusher's next round */
+    return STORE_OK;
 }
 
 const char *store_dir(const store *s)

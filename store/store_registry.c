@@ -231,11 +231,11 @@ store_err store_tenant_get(store *s, uint64_t id, store_tenant **out)
                                 0, 0, 0, &t);
     if (err != STORE_OK)
         goto out;
-    if (s->flags & STORE_OPEN_DAEMON) {
-        if ((err = store_tenant_orphans_purge(t)) != STORE_OK) {
-            store_tenant_env_close(t);
-            goto out;
-        }
+    t->s = s;                  /* attached: synchronous commits */
+    if ((s->flags & STORE_OPEN_DAEMON) &&
+        (err = store_recover_tenant_prepare(t)) != STORE_OK) {
+        store_tenant_env_close(t);
+        goto out;
     }
     if ((err = store_open_add(s, t)) != STORE_OK) {
         store_tenant_env_close(t);
@@ -396,6 +396,11 @@ store_err store_tenant_add(store *s, const char *name, uint32_t uid,
     }
     /* The daemon keeps the new env open for the mount; a tool (tenantctl)
      * closes it: each env reserves STORE_TENANT_MAPSIZE of address space. */
+    /* A daemon's envs keep LMDB's synchronous commits (the writer's
+     * checkpoints rely on them); creating it stand-alone may have turned
+     * MDB_NOSYNC on. */
+    if (s->flags & STORE_OPEN_DAEMON)
+        (void)mdb_env_set_flags(t->env, MDB_NOSYNC, 0);
     pthread_mutex_lock(&s->lock);
     if (!(s->flags & STORE_OPEN_DAEMON) || store_open_add(s, t) != STORE_OK)
         store_tenant_env_close(t);     /* reopened lazily when needed */

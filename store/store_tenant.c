@@ -2,7 +2,7 @@
  * store_tenant.c - one tenant's database: creating and opening its LMDB
  * environment, deriving its keys, purging orphans left by a crash, closing
  * it, and the transaction and clock helpers every other store_ file uses.
- * Also the two simplest reads, store_getattr() and store_tenant_sync().
+ * Also the simplest read, store_getattr(), and store_tenant_sync().
  *
  * A tenant env lives in STORE/tenants/<16 hex digits of the id>/ and holds
  * six named tables (see struct store_tenant): "inodes", "dirents",
@@ -11,6 +11,8 @@
  *
  *     "format"    8 bytes big-endian, the tenant format version (1)
  *     "next_ino"  8 bytes big-endian, the next inode number to hand out
+ *     "applied_seq" 8 bytes big-endian, the last journal entry this env
+ *                 holds (written by the daemon's checkpoints; 0 if absent)
  *
  * Keys: tenant key = KDF(master, tenant id, "tfs-tent"); from it the value
  * key KDF(tenant key, 1, "tfs-seal") and the name-hash key KDF(tenant key,
@@ -18,8 +20,11 @@
  * Opening an env checks that its root inode authenticates, so an env opened
  * under the wrong tenant id or master key fails with STORE_EIO at once.
  *
- * Envs are opened with MDB_NOSYNC: commits are made durable by
- * store_tenant_sync() (and the daemon's flusher), and by the close.
+ * Envs are opened without MDB_NOSYNC: the daemon's writer checkpoints rely
+ * on LMDB's synchronous commit for power-cut safety.  An env used
+ * stand-alone (t->s NULL: unit tests) switches to MDB_NOSYNC at its first
+ * write (store_txn_begin) and is made durable by store_tenant_sync() and
+ * by the close.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -58,12 +63,33 @@ uint64_t store_tenant_id(const store_tenant *t)
     return t->id;
 }
 
+/* A stand-alone env (t->s NULL: unit tests, never attached to a store)
+ * trades durability of each commit for speed: its first write transaction
+ * switches the env to MDB_NOSYNC (LMDB 0.9.24 ignores MDB_NOSYNC given to
+ * mdb_txn_begin, so the env flag it is).  The switch happens once, while
+ * this txn holds the env's writer lock, and takes effect at its commit.
+ * Envs of a store are attached (t->s set) before any write through
+ * store_txn_begin (env open and the orphan purge begin theirs directly)
+ * and keep synchronous commits.  store_tenant_sync() and the close make a
+ * stand-alone env durable. */
+static void store_txn_standalone_nosync(store_tenant *t)
+{
+    unsigned flags = 0;
+
+    if (mdb_env_get_flags(t->env, &flags) == 0 && !(flags & MDB_NOSYNC))
+        (void)mdb_env_set_flags(t->env, MDB_NOSYNC, 1);
+}
+
 store_err store_txn_begin(store_tenant *t, bool write, MDB_txn **txn)
 {
+    int rc;
+
     if (write && t->rdonly)
         return STORE_EROFS;
-    return store_from_mdb(mdb_txn_begin(t->env, NULL, write ? 0 : MDB_RDONLY,
-                                        txn));
+    rc = mdb_txn_begin(t->env, NULL, write ? 0 : MDB_RDONLY, txn);
+    if (rc == 0 && write && t->s == NULL)
+        store_txn_standalone_nosync(t);
+    return store_from_mdb(rc);
 }
 
 store_err store_txn_commit(MDB_txn *txn)
@@ -80,27 +106,38 @@ store_err store_txn_end(MDB_txn *txn, store_err err)
     return store_txn_commit(txn);
 }
 
+/* In the daemon every acknowledged op is in the journal: syncing it is
+ * the writer's group commit.  Otherwise commits may be NOSYNC ones. */
 store_err store_tenant_sync(store_tenant *t)
 {
+    if (t->s != NULL && t->s->writer != NULL)
+        return store_writer_sync(t->s);
     if (t->rdonly)
         return STORE_OK;
     return store_from_mdb(mdb_env_sync(t->env, 1));
 }
 
+struct getattr_arg {
+    uint64_t ino;
+    struct store_attr *a;
+};
+
+static store_err store_getattr_fn(store_tenant *t, MDB_txn *txn, void *arg)
+{
+    struct getattr_arg *g = arg;
+    struct store_inode in;
+    store_err err = store_inode_get(t, txn, g->ino, &in);
+
+    if (err == STORE_OK)
+        store_inode_to_attr(g->ino, &in, g->a);
+    return err;
+}
+
 store_err store_getattr(store_tenant *t, uint64_t ino, struct store_attr *a)
 {
-    struct store_inode in;
-    MDB_txn *txn = NULL;
-    store_err err;
+    struct getattr_arg g = { ino, a };
 
-    err = store_txn_begin(t, false, &txn);
-    if (err != STORE_OK)
-        return err;
-    err = store_inode_get(t, txn, ino, &in);
-    mdb_txn_abort(txn);
-    if (err == STORE_OK)
-        store_inode_to_attr(ino, &in, a);
-    return err;
+    return store_exec_read(t, store_getattr_fn, &g);
 }
 
 static store_err store_meta_put_u64(store_tenant *t, MDB_txn *txn,
@@ -297,7 +334,10 @@ store_err store_tenant_orphans_purge(store_tenant *t)
 
     if (t->rdonly)
         return STORE_OK;
-    if ((err = store_txn_begin(t, true, &txn)) != STORE_OK)
+    /* a daemon's env, maybe not yet attached (t->s): a synchronous commit,
+     * and no switch to MDB_NOSYNC (store_txn_begin) */
+    err = store_from_mdb(mdb_txn_begin(t->env, NULL, 0, &txn));
+    if (err != STORE_OK)
         return err;
     err = store_orphans_purge_all(t, txn);
     if (err == STORE_OK)
@@ -334,7 +374,7 @@ static store_err store_tenant_check(store_tenant *t, MDB_txn *txn)
 static store_err store_tenant_env_setup(store_tenant *t, const char *path,
                                         bool create)
 {
-    unsigned flags = MDB_NOTLS | MDB_NOSYNC | (t->rdonly ? MDB_RDONLY : 0);
+    unsigned flags = MDB_NOTLS | (t->rdonly ? MDB_RDONLY : 0);
     int rc;
 
     if (create && mkdir(path, 0700) != 0 && errno != EEXIST)
@@ -387,7 +427,9 @@ store_err store_tenant_env_open(const char *path, uint64_t id,
     err = store_tenant_env_setup(t, path, create);
     if (err != STORE_OK)
         goto out;
-    err = store_txn_begin(t, !rdonly, &txn);
+    /* not store_txn_begin: the env may be attached to a store next */
+    err = store_from_mdb(mdb_txn_begin(t->env, NULL, rdonly ? MDB_RDONLY : 0,
+                                       &txn));
     if (err != STORE_OK)
         goto out;
     err = store_tenant_dbs_open(t, txn, create);
@@ -407,6 +449,18 @@ store_err store_tenant_env_open(const char *path, uint64_t id,
         if (err != STORE_OK)
             goto out;
     }
+    err = store_meta_get_u64(t, txn, "applied_seq", &t->applied_seq);
+    if (err == STORE_ENOENT) {
+        t->applied_seq = 0;
+        err = STORE_OK;
+    } else if (err == STORE_EIO) {
+        store_log(LOG_ERR, "tenant %llu: journal position damaged",
+                  (unsigned long long)t->id);
+    }
+    if (err != STORE_OK)
+        goto out;
+    t->batch = NULL;
+    t->batch_open = false;
 
     /* committing (even a read txn) keeps the dbi handles for the env */
     err = store_txn_commit(txn);

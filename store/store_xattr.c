@@ -20,14 +20,15 @@
  * told apart: such a collision is logged (ids only) and refused with
  * STORE_ENOSPC rather than overwriting the other attribute.
  *
- * Setting or removing an attribute updates the inode's ctime in the same
- * transaction.  A value failing authentication is STORE_EIO, logged with the
+ * Setting or removing an attribute updates the inode's ctime (to the op's
+ * time) in the same transaction; both are ops (store_setxattr_apply(),
+ * store_removexattr_apply()), the reads run through store_exec_read().  A value failing authentication is STORE_EIO, logged with the
  * tenant and inode, and never returned.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_internal.h"
+#include "store_ops.h"
 
 #define XATTR_KEY_LEN   16u
 #define XATTR_AD_LEN    25u
@@ -49,19 +50,26 @@ struct xattr_rec {
 /* ---------------------------------------------------------------------- */
 
 /* STORE_ERANGE for an empty or too long name, STORE_ENOTSUP for a
- * namespace other than "user.", STORE_EINVAL for "user." alone. */
-static store_err store_xattr_name_check(const char *name, size_t *len)
+ * namespace other than "user.", STORE_EINVAL for "user." alone.  `len` is
+ * the name's length (a journalled name is not NUL-terminated). */
+static store_err store_xattr_name_check(const char *name, size_t len)
 {
-    size_t n = strnlen(name, STORE_XATTR_NAME_MAX + 1);
-
-    if (n == 0 || n > STORE_XATTR_NAME_MAX)
+    if (len == 0 || len > STORE_XATTR_NAME_MAX)
         return STORE_ERANGE;
-    *len = n;
-    if (n < XATTR_PREFIX_LEN || memcmp(name, XATTR_PREFIX, XATTR_PREFIX_LEN) != 0)
+    if (memchr(name, '\0', len) != NULL)
+        return STORE_EINVAL;
+    if (len < XATTR_PREFIX_LEN || memcmp(name, XATTR_PREFIX, XATTR_PREFIX_LEN) != 0)
         return STORE_ENOTSUP;
-    if (n == XATTR_PREFIX_LEN)
+    if (len == XATTR_PREFIX_LEN)
         return STORE_EINVAL;
     return STORE_OK;
+}
+
+/* The length of a caller's NUL-terminated name (capped just past the
+ * limit, so that a longer one is refused by the check above). */
+static size_t store_xattr_name_len(const char *name)
+{
+    return strnlen(name, STORE_XATTR_NAME_MAX + 1);
 }
 
 static void store_xattr_key(uint8_t k[XATTR_KEY_LEN], uint64_t ino, uint64_t hash)
@@ -157,73 +165,78 @@ static void store_xattr_collision_log(const store_tenant *t, uint64_t ino)
               (unsigned long long)ino);
 }
 
-/* Set the inode's ctime to now (inside txn). */
+/* Set the inode's ctime to the op's time (inside txn). */
 static store_err store_xattr_touch(store_tenant *t, MDB_txn *txn, uint64_t ino,
-                                   struct store_inode *in)
+                                   struct store_inode *in,
+                                   const struct timespec *now)
 {
-    store_now(&in->ctime);
+    in->ctime = *now;
     return store_inode_put(t, txn, ino, in);
+}
+
+static store_err store_xattr_set_check(const char *name, size_t len,
+                                       size_t size, uint32_t flags)
+{
+    store_err err = store_xattr_name_check(name, len);
+
+    if (err != STORE_OK)
+        return err;
+    if (size > STORE_XATTR_SIZE_MAX)
+        return STORE_E2BIG;
+    if ((flags & ~(uint32_t)(STORE_XATTR_CREATE | STORE_XATTR_REPLACE)) != 0
+        || flags == (STORE_XATTR_CREATE | STORE_XATTR_REPLACE))
+        return STORE_EINVAL;
+    return STORE_OK;
 }
 
 /* ---------------------------------------------------------------------- */
 /* Public operations                                                       */
 /* ---------------------------------------------------------------------- */
 
-store_err store_setxattr(store_tenant *t, uint64_t ino, const char *name,
-                         const void *value, size_t size, int flags)
+store_err store_setxattr_apply(store_tenant *t, MDB_txn *txn, struct store_op *op)
 {
     uint8_t kbuf[XATTR_KEY_LEN], ad[XATTR_AD_LEN], *plain = NULL;
     MDB_val k = { sizeof(kbuf), kbuf }, v;
     struct store_inode in;
     struct xattr_rec r;
-    MDB_txn *txn = NULL;
+    size_t len = op->namelen, size = op->len;
     uint64_t hash;
-    size_t len = 0;
     bool found, other;
     store_err err;
     int rc;
 
-    err = store_xattr_name_check(name, &len);
+    err = store_xattr_set_check(op->name, len, size, op->flags);
     if (err != STORE_OK)
         return err;
-    if (size > STORE_XATTR_SIZE_MAX)
-        return STORE_E2BIG;
-    if ((flags & ~(STORE_XATTR_CREATE | STORE_XATTR_REPLACE)) != 0
-        || flags == (STORE_XATTR_CREATE | STORE_XATTR_REPLACE))
-        return STORE_EINVAL;
     if ((plain = store_xattr_scratch()) == NULL)
         return STORE_ENOMEM;
-    hash = seal_name_hash(t->namekey, name, len);
-
-    err = store_txn_begin(t, true, &txn);
-    if (err != STORE_OK)
-        goto out_free;
-    err = store_inode_get(t, txn, ino, &in);
+    hash = seal_name_hash(t->namekey, op->name, len);
+    err = store_inode_get(t, txn, op->ino, &in);
     if (err == STORE_OK)
-        err = store_xattr_find(t, txn, ino, name, len, hash, plain, &r,
+        err = store_xattr_find(t, txn, op->ino, op->name, len, hash, plain, &r,
                                &found, &other);
     if (err != STORE_OK)
         goto out;
     if (other) {
-        store_xattr_collision_log(t, ino);
+        store_xattr_collision_log(t, op->ino);
         err = STORE_ENOSPC;
         goto out;
     }
-    if (found && (flags & STORE_XATTR_CREATE)) {
+    if (found && (op->flags & STORE_XATTR_CREATE)) {
         err = STORE_EEXIST;
         goto out;
     }
-    if (!found && (flags & STORE_XATTR_REPLACE)) {
+    if (!found && (op->flags & STORE_XATTR_REPLACE)) {
         err = STORE_ENODATA;
         goto out;
     }
 
     plain[0] = (uint8_t)len;
-    memcpy(plain + 1, name, len);
+    memcpy(plain + 1, op->name, len);
     if (size > 0)
-        memcpy(plain + 1 + len, value, size);
-    store_xattr_key(kbuf, ino, hash);
-    store_xattr_ad(t, ino, hash, ad);
+        memcpy(plain + 1 + len, op->data, size);
+    store_xattr_key(kbuf, op->ino, hash);
+    store_xattr_ad(t, op->ino, hash, ad);
     v.mv_size = 1 + len + size + SEAL_OVERHEAD;
     v.mv_data = NULL;
     rc = mdb_put(txn, t->xattrs, &k, &v, MDB_RESERVE);
@@ -236,10 +249,60 @@ store_err store_setxattr(store_tenant *t, uint64_t ino, const char *name,
         err = STORE_EIO;
         goto out;
     }
-    err = store_xattr_touch(t, txn, ino, &in);
+    err = store_xattr_touch(t, txn, op->ino, &in, &op->now);
 out:
-    err = store_txn_end(txn, err);
-out_free:
+    store_xattr_scratch_free(plain);
+    return err;
+}
+
+store_err store_setxattr(store_tenant *t, uint64_t ino, const char *name,
+                         const void *value, size_t size, int flags)
+{
+    struct store_op op = {
+        .kind = STORE_OP_SETXATTR, .ino = ino, .name = name,
+        .namelen = store_xattr_name_len(name), .data = value, .len = size,
+        .flags = (uint32_t)flags,
+    };
+    store_err err;
+
+    if (flags < 0)
+        return STORE_EINVAL;
+    err = store_xattr_set_check(name, op.namelen, size, op.flags);
+    return err == STORE_OK ? store_exec_write(t, &op) : err;
+}
+
+struct xattr_get_arg {
+    uint64_t ino;
+    const char *name;
+    size_t namelen, size, *len;
+    void *value;               /* getxattr's value, or listxattr's list */
+};
+
+static store_err store_getxattr_fn(store_tenant *t, MDB_txn *txn, void *arg)
+{
+    struct xattr_get_arg *g = arg;
+    struct store_inode in;
+    struct xattr_rec r;
+    uint8_t *plain = NULL;
+    bool found, other;
+    store_err err;
+
+    if ((plain = store_xattr_scratch()) == NULL)
+        return STORE_ENOMEM;
+    err = store_inode_get(t, txn, g->ino, &in);
+    if (err == STORE_OK)
+        err = store_xattr_find(t, txn, g->ino, g->name, g->namelen,
+                               seal_name_hash(t->namekey, g->name, g->namelen),
+                               plain, &r, &found, &other);
+    if (err == STORE_OK && !found)
+        err = STORE_ENODATA;
+    if (err == STORE_OK && g->size > 0 && r.valuelen > g->size)
+        err = STORE_ERANGE;
+    if (err == STORE_OK) {
+        if (g->size > 0 && r.valuelen > 0)
+            memcpy(g->value, r.value, r.valuelen);
+        *g->len = r.valuelen;
+    }
     store_xattr_scratch_free(plain);
     return err;
 }
@@ -247,64 +310,36 @@ out_free:
 store_err store_getxattr(store_tenant *t, uint64_t ino, const char *name,
                          void *value, size_t size, size_t *len)
 {
-    struct store_inode in;
-    struct xattr_rec r;
-    MDB_txn *txn = NULL;
-    uint8_t *plain = NULL;
-    size_t nlen = 0;
-    bool found, other;
+    struct xattr_get_arg g = {
+        .ino = ino, .name = name, .namelen = store_xattr_name_len(name),
+        .size = size, .len = len, .value = value,
+    };
     store_err err;
 
     *len = 0;
-    err = store_xattr_name_check(name, &nlen);
+    err = store_xattr_name_check(name, g.namelen);
     if (err == STORE_ENOTSUP || err == STORE_EINVAL)
         return STORE_ENODATA;
     if (err != STORE_OK)
         return err;
-    if ((plain = store_xattr_scratch()) == NULL)
-        return STORE_ENOMEM;
-    err = store_txn_begin(t, false, &txn);
-    if (err != STORE_OK)
-        goto out_free;
-    err = store_inode_get(t, txn, ino, &in);
-    if (err == STORE_OK)
-        err = store_xattr_find(t, txn, ino, name, nlen,
-                               seal_name_hash(t->namekey, name, nlen), plain,
-                               &r, &found, &other);
-    if (err == STORE_OK && !found)
-        err = STORE_ENODATA;
-    if (err == STORE_OK && size > 0 && r.valuelen > size)
-        err = STORE_ERANGE;
-    if (err == STORE_OK) {
-        if (size > 0 && r.valuelen > 0)
-            memcpy(value, r.value, r.valuelen);
-        *len = r.valuelen;
-    }
-    mdb_txn_abort(txn);
-out_free:
-    store_xattr_scratch_free(plain);
-    return err;
+    return store_exec_read(t, store_getxattr_fn, &g);
 }
 
-store_err store_listxattr(store_tenant *t, uint64_t ino, char *list,
-                          size_t size, size_t *len)
+static store_err store_listxattr_fn(store_tenant *t, MDB_txn *txn, void *arg)
 {
+    struct xattr_get_arg *g = arg;
     uint8_t kbuf[XATTR_KEY_LEN], *plain = NULL;
     MDB_val k = { sizeof(kbuf), kbuf }, v;
     struct store_inode in;
     MDB_cursor *cur = NULL;
-    MDB_txn *txn = NULL;
+    char *list = g->value;
     size_t need = 0;
     store_err err;
     int rc;
 
-    *len = 0;
     if ((plain = store_xattr_scratch()) == NULL)
         return STORE_ENOMEM;
-    err = store_txn_begin(t, false, &txn);
-    if (err != STORE_OK)
-        goto out_free;
-    err = store_inode_get(t, txn, ino, &in);
+    err = store_inode_get(t, txn, g->ino, &in);
     if (err != STORE_OK)
         goto out;
     rc = mdb_cursor_open(txn, t->xattrs, &cur);
@@ -312,19 +347,20 @@ store_err store_listxattr(store_tenant *t, uint64_t ino, char *list,
         err = store_from_mdb(rc);
         goto out;
     }
-    store_xattr_key(kbuf, ino, 0);
+    store_xattr_key(kbuf, g->ino, 0);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         struct xattr_rec r;
 
-        if (k.mv_size != XATTR_KEY_LEN || store_get_be64(k.mv_data) != ino)
+        if (k.mv_size != XATTR_KEY_LEN || store_get_be64(k.mv_data) != g->ino)
             break;
-        err = store_xattr_open(t, ino, store_get_be64((uint8_t *)k.mv_data + 8),
+        err = store_xattr_open(t, g->ino,
+                               store_get_be64((uint8_t *)k.mv_data + 8),
                                &v, plain, &r);
         if (err != STORE_OK)
             break;
-        if (size > 0) {
-            if (need + r.namelen + 1 > size) {
+        if (g->size > 0) {
+            if (need + r.namelen + 1 > g->size) {
                 err = STORE_ERANGE;
                 break;
             }
@@ -337,53 +373,69 @@ store_err store_listxattr(store_tenant *t, uint64_t ino, char *list,
         err = store_from_mdb(rc);
     mdb_cursor_close(cur);
     if (err == STORE_OK)
-        *len = need;
+        *g->len = need;
 out:
-    mdb_txn_abort(txn);
-out_free:
     store_xattr_scratch_free(plain);
     return err;
 }
 
-store_err store_removexattr(store_tenant *t, uint64_t ino, const char *name)
+store_err store_listxattr(store_tenant *t, uint64_t ino, char *list,
+                          size_t size, size_t *len)
+{
+    struct xattr_get_arg g = {
+        .ino = ino, .size = size, .len = len, .value = list,
+    };
+
+    *len = 0;
+    return store_exec_read(t, store_listxattr_fn, &g);
+}
+
+store_err store_removexattr_apply(store_tenant *t, MDB_txn *txn,
+                                  struct store_op *op)
 {
     uint8_t kbuf[XATTR_KEY_LEN], *plain = NULL;
     MDB_val k = { sizeof(kbuf), kbuf };
     struct store_inode in;
     struct xattr_rec r;
-    MDB_txn *txn = NULL;
     uint64_t hash;
-    size_t len = 0;
     bool found, other;
     store_err err;
 
-    err = store_xattr_name_check(name, &len);
+    err = store_xattr_name_check(op->name, op->namelen);
     if (err == STORE_EINVAL)
         return STORE_ENODATA;
     if (err != STORE_OK)
         return err;
     if ((plain = store_xattr_scratch()) == NULL)
         return STORE_ENOMEM;
-    hash = seal_name_hash(t->namekey, name, len);
-    err = store_txn_begin(t, true, &txn);
-    if (err != STORE_OK)
-        goto out_free;
-    err = store_inode_get(t, txn, ino, &in);
+    hash = seal_name_hash(t->namekey, op->name, op->namelen);
+    err = store_inode_get(t, txn, op->ino, &in);
     if (err == STORE_OK)
-        err = store_xattr_find(t, txn, ino, name, len, hash, plain, &r,
-                               &found, &other);
+        err = store_xattr_find(t, txn, op->ino, op->name, op->namelen, hash,
+                               plain, &r, &found, &other);
     if (err == STORE_OK && !found)
         err = STORE_ENODATA;
     if (err == STORE_OK) {
-        store_xattr_key(kbuf, ino, hash);
+        store_xattr_key(kbuf, op->ino, hash);
         err = store_from_mdb(mdb_del(txn, t->xattrs, &k, NULL));
     }
     if (err == STORE_OK)
-        err = store_xattr_touch(t, txn, ino, &in);
-    err = store_txn_end(txn, err);
-out_free:
+        err = store_xattr_touch(t, txn, op->ino, &in, &op->now);
     store_xattr_scratch_free(plain);
     return err;
+}
+
+store_err store_removexattr(store_tenant *t, uint64_t ino, const char *name)
+{
+    struct store_op op = {
+        .kind = STORE_OP_REMOVEXATTR, .ino = ino, .name = name,
+        .namelen = store_xattr_name_len(name),
+    };
+    store_err err = store_xattr_name_check(name, op.namelen);
+
+    if (err == STORE_EINVAL)
+        return STORE_ENODATA;
+    return err == STORE_OK ? store_exec_write(t, &op) : err;
 }
 
 store_err store_xattrs_delete_all(store_tenant *t, MDB_txn *txn, uint64_t ino)

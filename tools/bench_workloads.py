@@ -104,6 +104,93 @@ def wl_read_cold(base, params, ctx):
     return n, _read_records(base, n)
 
 
+# --- fsync'd records, 1 and 8 writer processes ---------------------------------
+
+def _fsync_writer(d, k, go_r, out_w, secs):
+    """Child: wait for go, then fsync'd 1 KiB records until `secs` passed;
+    write "count elapsed" to out_w."""
+    os.read(go_r, 1)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    data = record_payload(k)
+    n = 0
+    t0 = time.perf_counter()
+    deadline = t0 + secs
+    while True:
+        fd = os.open(os.path.join(d, "w%02d_%07d.rec" % (k, n)), flags, 0o644)
+        try:
+            if os.write(fd, data) != RECORD_SIZE:
+                raise IOError("short write")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        n += 1
+        now = time.perf_counter()
+        if now >= deadline:
+            break
+    os.write(out_w, ("%d %.6f\n" % (n, now - t0)).encode())
+
+
+def _fsync_run(base, params, nproc):
+    """nproc processes, each in a loop of open(O_CREAT|O_EXCL), write 1 KiB,
+    fsync, close, distinct names, for params["fsync_secs"]; all start at
+    once, after `sync; echo 3 > drop_caches` (untimed).  Returns (records, wall seconds from go to the last one done)."""
+    d = os.path.join(base, "fsync%d" % nproc)
+    os.mkdir(d)
+    # Untimed: write back what earlier workloads left dirty (so it does not
+    # land in our fsyncs) and let the kernel forget their inodes
+    # (passthrough_ll holds a descriptor per inode the kernel knows).
+    drop_caches()
+    go_r, go_w = os.pipe()
+    out_r, out_w = os.pipe()
+    pids = []
+    for k in range(nproc):
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.close(go_w)
+                os.close(out_r)
+                _fsync_writer(d, k, go_r, out_w, params["fsync_secs"])
+                code = 0
+            except BaseException as e:
+                os.write(2, ("fsync writer %d: %s: %s\n"
+                             % (k, type(e).__name__, e)).encode())
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    os.close(go_r)
+    os.close(out_w)
+    t0 = time.perf_counter()
+    os.write(go_w, b"g" * nproc)
+    os.close(go_w)
+    buf = b""
+    while True:
+        chunk = os.read(out_r, 4096)
+        if not chunk:
+            break
+        buf += chunk
+    t = time.perf_counter() - t0
+    os.close(out_r)
+    failed = 0
+    for pid in pids:
+        _, status = os.waitpid(pid, 0)
+        failed += status != 0
+    lines = buf.decode().split()
+    if failed or len(lines) != 2 * nproc:
+        raise IOError("%d of %d fsync writers failed" % (failed or nproc - len(lines) // 2,
+                                                       nproc))
+    total = sum(int(x) for x in lines[0::2])
+    return total, t
+
+
+def wl_fsync1(base, params, ctx):
+    return _fsync_run(base, params, 1)
+
+
+def wl_fsync8(base, params, ctx):
+    return _fsync_run(base, params, 8)
+
+
 # --- one big file ------------------------------------------------------------
 
 def _seq_block(buf, i):
@@ -176,11 +263,16 @@ WORKLOADS = [
              "open, read and check all N records; second pass after an untimed warm-up pass"),
     Workload("read_cold", "files/s", wl_read_cold,
              "the same after `sync; echo 3 > /proc/sys/vm/drop_caches`"),
+    Workload("fsync1", "records/s", wl_fsync1,
+             "1 process: open(O_CREAT|O_EXCL), write 1 KiB, fsync, close, distinct names, "
+             "for a fixed time"),
+    Workload("fsync8", "records/s", wl_fsync8,
+             "8 processes at once, each the fsync1 loop; total records / wall time"),
     Workload("seq_write", "MB/s", wl_seq_write,
              "one file in 1 MiB writes, fsync before close (MB = 10^6 bytes)"),
     Workload("seq_read", "MB/s", wl_seq_read,
              "read it back and check it in 1 MiB reads after drop_caches"),
 ]
 
-FULL_PARAMS = {"records": 10000, "seq_mib": 256}
-QUICK_PARAMS = {"records": 2000, "seq_mib": 64}
+FULL_PARAMS = {"records": 10000, "seq_mib": 256, "fsync_secs": 4.0}
+QUICK_PARAMS = {"records": 2000, "seq_mib": 64, "fsync_secs": 2.0}

@@ -5,7 +5,7 @@
  * terminal, asked twice when it is a new one), opening the store with it,
  * and printing one "tenantctl: STEP: REASON" line when a step fails.  The
  * `init` and `passwd` commands live here; the `tenant` commands live in
- * tenantctl_tenant.c.
+ * tenantctl_tenant.c, `stats` in tenantctl_stats.c.
  *
  * tenantctl links store/ only (store.h); all storage logic stays there.  It
  * opens the store without STORE_OPEN_DAEMON, so it works while a daemon
@@ -52,6 +52,8 @@ static const char ctl_usage_main[] =
     "                                          remove a tenant and all its data\n"
     "  passwd STORE [--passfile OLDFILE] [--new-passfile NEWFILE]\n"
     "                                          change the passphrase\n"
+    "  stats STORE [--json]                    show what the journal is doing\n"
+    "                                          (no passphrase; works while mounted)\n"
     "\n"
     "options:\n"
     "  -h, --help       show this help, or a command's (tenantctl COMMAND --help)\n"
@@ -65,6 +67,18 @@ static const struct ctl_usage {
     const char *cmd;
     const char *text;
 } ctl_usages[] = {
+    { "stats",
+      "usage: tenantctl stats STORE [--json]\n"
+      "\n"
+      "Show what the journal of STORE is doing: whether a tenantfs daemon\n"
+      "serves it (its pid), the appended, flushed and applied positions, the\n"
+      "depth (entries and bytes not yet in the databases), segments, flushes\n"
+      "and how many entries each made durable (group commit), fsyncs,\n"
+      "checkpoints, and what the last recovery replayed and discarded.  Needs\n"
+      "no passphrase and works while the store is mounted.\n"
+      "\n"
+      "  --json       one JSON object instead of lines\n"
+      "  -h, --help   show this help\n" },
     { "init",
       "usage: tenantctl init STORE [--passfile FILE]\n"
       "\n"
@@ -483,6 +497,7 @@ static const struct ctl_command {
     { "init",   ctl_init_run },
     { "tenant", ctl_tenant_main },
     { "passwd", ctl_passwd_run },
+    { "stats",  ctl_stats_main },
 };
 
 int main(int argc, char **argv)

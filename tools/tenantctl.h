@@ -1,5 +1,5 @@
 /*
- * tenantctl.h - what the two files of tenantctl share: exit codes, the
+ * tenantctl.h - what the files of tenantctl share: exit codes, the
  * parsed command line, and the helpers tenantctl.c provides to the
  * command implementations (error lines, usage, options, passphrases,
  * opening the store).  Private to tools/.
@@ -38,5 +38,6 @@ int ctl_secret_get(const char *passfile, const char *prompt, bool confirm,
                    char **pass, size_t *len);
 int ctl_store_open(const char *dir, const char *passfile, store **out);
 int ctl_tenant_main(int argc, char **argv);
+int ctl_stats_main(int argc, char **argv);     /* tenantctl_stats.c */
 
 #endif
