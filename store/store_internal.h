@@ -207,6 +207,14 @@ void store_writer_checkpoint(struct store *s);
  * (entries of tenants that could not be opened), 0 for none. */
 void store_writer_recovered(struct store *s, uint64_t replayed,
                             uint64_t discarded, uint64_t hold);
+/* Recovery could not open tenant `id` and kept its journal entries: for
+ * the rest of this daemon's life store_tenant_get() refuses it (STORE_EIO),
+ * since ops served now would be journalled, and checkpointed with an
+ * applied_seq, above entries it never applied (the next recovery would skip
+ * those).  Called before the writer thread starts; store_writer_held() is
+ * then read-only and thread-safe. */
+store_err store_writer_hold_tenant(struct store *s, uint64_t id);
+bool store_writer_held(struct store *s, uint64_t id);
 void store_writer_set_commit_ms(struct store *s, unsigned ms);
 unsigned store_writer_commit_ms(struct store *s);
 /* The daemon's first open of a tenant (store_registry.c): durable commits

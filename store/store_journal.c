@@ -41,6 +41,8 @@
  * marked so; the flush leader fdatasyncs a dup() of the current segment fd so
  * the appender may rotate (and close) while a flush runs.  A segment is
  * fdatasynced when rotated away from, so only the current one needs a flush.
+ * A failed fdatasync is sticky (j->werr): flushes fail until a trim leaves
+ * no entry, since a retry may report success for pages the kernel dropped.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -87,6 +89,11 @@ struct store_journal {
     int fd;                    /* the current segment, or -1 */
     uint64_t appended, flushed, applied;
     bool flushing;
+    /* errno of a failed fdatasync of a segment still holding entries LMDB
+     * lacks, or 0.  Sticky: after a failed writeback the kernel may report
+     * success for the same lost pages, so every flush fails until a trim
+     * leaves no entry (they are then durable in LMDB). */
+    int werr;
     struct store_journal_stats st;
 };
 
@@ -245,8 +252,13 @@ static void seg_remove(store_journal *j, size_t i)
 static store_err seg_rotate(store_journal *j, bool sync_old)
 {
     int old = j->fd;
-    if (sync_old && old >= 0 && fdatasync(old) != 0)
-        return store_from_errno(errno);
+    if (sync_old && old >= 0 && fdatasync(old) != 0) {
+        int e = errno;
+        pthread_mutex_lock(&j->lock);
+        j->werr = e;
+        pthread_mutex_unlock(&j->lock);
+        return store_from_errno(e);
+    }
     store_err err = seg_create(j, j->next_seq, &old);
     if (err == STORE_OK && old >= 0) close(old);
     return err;
@@ -555,6 +567,10 @@ store_err store_journal_flush(store_journal *j, uint64_t seq)
     pthread_mutex_lock(&j->lock);
     if (seq > j->appended) seq = j->appended;  /* nothing later exists */
     while (j->flushed < seq) {
+        if (j->werr) {
+            err = store_from_errno(j->werr);
+            break;
+        }
         if (j->flushing) {
             pthread_cond_wait(&j->cond, &j->lock);
             continue;
@@ -571,7 +587,11 @@ store_err store_journal_flush(store_journal *j, uint64_t seq)
         pthread_mutex_lock(&j->lock);
         j->flushing = false;
         pthread_cond_broadcast(&j->cond);
-        if (rc != 0) { err = store_from_errno(e); break; }
+        if (rc != 0) {
+            j->werr = e;
+            err = store_from_errno(e);
+            break;
+        }
         if (target > j->flushed) {
             uint64_t batch = target - before;
             j->flushed = target;
@@ -609,6 +629,13 @@ store_err store_journal_trim(store_journal *j, uint64_t applied)
 out:
     if (changed && fsync(j->dirfd) != 0 && err == STORE_OK)
         err = store_from_errno(errno);
+    if (err == STORE_OK && j->nseg == 1 &&
+        j->segs[0].last < j->segs[0].first) {
+        /* Nothing left that LMDB lacks: a failed sync is history. */
+        pthread_mutex_lock(&j->lock);
+        j->werr = 0;
+        pthread_mutex_unlock(&j->lock);
+    }
     return err;
 }
 

@@ -21,8 +21,10 @@
  * at open removed (a record unlinked while still open when the daemon died,
  * then written or released): its effect died with the orphan, so it is
  * skipped and logged at LOG_DEBUG.  A tenant that no longer exists is
- * skipped; one that cannot be opened keeps its entries in the journal (the
- * trim is held below them) for a later mount, and the mount goes on.
+ * skipped; one that cannot be opened (a registered tenant whose env is
+ * missing included) keeps its entries in the journal (the trim is held
+ * below them) for a later mount, is refused by this daemon until then
+ * (store_writer_hold_tenant), and the mount goes on.
  *
  * This file also prepares each tenant at the daemon's first open of it
  * (store_recover_tenant_prepare, from store_tenant_get): synchronous LMDB
@@ -113,6 +115,10 @@ static store_err rc_entry(uint64_t seq, uint64_t tenant,
     if (err == STORE_ENOMEM)
         return err;
     if (err != STORE_OK) {
+        /* Refused for the rest of this daemon's life: see
+         * store_writer_hold_tenant(). */
+        if (store_writer_hold_tenant(st->s, tenant) != STORE_OK)
+            return STORE_ENOMEM;
         if (st->hold > seq - 1) {
             st->hold = seq - 1;
             store_log(LOG_ERR, "journal: tenant %llu cannot be opened (%s); "
@@ -132,13 +138,31 @@ static store_err rc_entry(uint64_t seq, uint64_t tenant,
         err = store_writer_apply(st->s, t, &op, false);
     if (err == STORE_ENOMEM)
         return err;
-    if (err != STORE_OK) {
+    if (err == STORE_ENOENT) {
+        /* Only ops that succeeded are journalled, and replay is
+         * deterministic, so the one expected difference is an inode the
+         * orphan purge at open deleted (a write or release of a file that
+         * was unlinked while open): nothing to keep. */
         st->failed++;
         store_log(LOG_DEBUG, "journal: entry %llu of tenant %llu skipped: %s",
                   (unsigned long long)seq, (unsigned long long)tenant,
                   store_strerror(err));
+    } else if (err != STORE_OK) {
+        /* Anything else (a full map, damage, a malformed entry) must not
+         * be skipped: keep this entry and the tenant's later ones for the
+         * next mount, and refuse the tenant until then.  What was applied
+         * before it is checkpointed with applied_seq = seq - 1. */
+        if (store_writer_hold_tenant(st->s, tenant) != STORE_OK)
+            return STORE_ENOMEM;
+        if (st->hold > seq - 1)
+            st->hold = seq - 1;
+        store_log(LOG_ERR, "journal: entry %llu of tenant %llu cannot be "
+                  "replayed (%s); it and the tenant's later entries are kept",
+                  (unsigned long long)seq, (unsigned long long)tenant,
+                  store_strerror(err));
+        return STORE_OK;
     }
-    /* Applied or not, the tenant's state now reflects this entry. */
+    /* The tenant's state now reflects this entry. */
     t->last_seq = seq;
     return STORE_OK;
 }

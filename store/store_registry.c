@@ -212,6 +212,12 @@ store_err store_tenant_get(store *s, uint64_t id, store_tenant **out)
     store_err err = STORE_OK;
 
     pthread_mutex_lock(&s->lock);
+    /* Journal entries recovery could not apply wait for the next mount
+     * (even when the tenant's env is open: a replay failed on it). */
+    if ((s->flags & STORE_OPEN_DAEMON) && store_writer_held(s, id)) {
+        err = STORE_EIO;
+        goto out;
+    }
     if ((*out = store_open_find(s, id, NULL)) != NULL)
         goto out;
     /* The tenant must be in the registry and its record authentic. */
@@ -229,6 +235,13 @@ store_err store_tenant_get(store *s, uint64_t id, store_tenant **out)
     err = store_tenant_env_open(path, id, s->master,
                                 (s->flags & STORE_OPEN_RDONLY) != 0, false,
                                 0, 0, 0, &t);
+    if (err == STORE_ENOENT) {
+        /* The registry names it: a missing env is damage, not a removed
+         * tenant (recovery skips the journal entries of those). */
+        store_log(LOG_ERR, "tenant %llu: its database is missing",
+                  (unsigned long long)id);
+        err = STORE_EIO;
+    }
     if (err != STORE_OK)
         goto out;
     t->s = s;                  /* attached: synchronous commits */

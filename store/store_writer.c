@@ -71,6 +71,9 @@ struct store_writer {
     uint64_t applied;          /* journal position of the last checkpoint */
     store_tenant **failed;     /* tenants whose checkpoint failed */
     size_t nfailed;
+    uint64_t *held;            /* tenants recovery could not open (set
+                                  before the thread starts, then fixed) */
+    size_t nheld;
     uint8_t *buf;
     size_t bufcap;
 
@@ -222,12 +225,23 @@ void store_writer_checkpoint(struct store *s)
     /* The journal first: once LMDB records applied_seq = N, a power cut
      * must not leave a journal ending below N, or its seq numbers would
      * restart below N and later entries be skipped as already applied. */
-    if (any && (err = store_journal_flush(w->j, upto)) != STORE_OK)
-        store_log(LOG_ERR, "journal: flush before checkpoint failed: %s",
-                  store_strerror(err));
+    bool flushed = true;
+    if (any && (err = store_journal_flush(w->j, upto)) != STORE_OK) {
+        /* Committing now would make applied_seq durable above a journal
+         * that may not be: keep LMDB as it is and the journal whole; the
+         * batched tenants fail their writes until the next mount. */
+        store_log(LOG_ERR, "journal: flush before checkpoint failed: %s; "
+                  "checkpoint abandoned", store_strerror(err));
+        flushed = false;
+    }
     for (size_t i = 0; i < w->nbatched; i++) {
         store_tenant *t = w->batched[i];
-        err = wr_batch_commit(t);
+        if (flushed) {
+            err = wr_batch_commit(t);
+        } else {
+            mdb_txn_abort(t->batch);
+            err = STORE_EIO;
+        }
         if (err == STORE_OK) {
             t->applied_seq = t->last_seq;
         } else {
@@ -388,6 +402,9 @@ static void wr_free(struct store_writer *w)
     pthread_mutex_destroy(&w->mu);
     free(w->batched);
     free(w->failed);
+    free(w->held);
+    if (w->buf)
+        seal_wipe(w->buf, w->bufcap);   /* plaintext of the last op */
     free(w->buf);
     free(w);
 }
@@ -515,6 +532,31 @@ void store_writer_recovered(struct store *s, uint64_t replayed,
     atomic_store(&w->discarded, discarded);
     if (hold < w->hold)
         w->hold = hold;
+}
+
+store_err store_writer_hold_tenant(struct store *s, uint64_t id)
+{
+    struct store_writer *w = s->writer;
+    uint64_t *p;
+
+    if (store_writer_held(s, id))
+        return STORE_OK;
+    p = realloc(w->held, (w->nheld + 1) * sizeof *p);
+    if (!p)
+        return STORE_ENOMEM;
+    w->held = p;
+    w->held[w->nheld++] = id;
+    return STORE_OK;
+}
+
+bool store_writer_held(struct store *s, uint64_t id)
+{
+    struct store_writer *w = s ? s->writer : NULL;
+
+    for (size_t i = 0; w && i < w->nheld; i++)
+        if (w->held[i] == id)
+            return true;
+    return false;
 }
 
 void store_writer_set_commit_ms(struct store *s, unsigned ms)

@@ -580,6 +580,48 @@ TAP_TEST(failed_append_leaves_nothing)
     rm_tree(d);
 }
 
+/* fdatasync, failing with EIO while fail_sync is set (linked with
+ * -Wl,--wrap=fdatasync, so the store's own calls come here too). */
+int __real_fdatasync(int fd);
+int __wrap_fdatasync(int fd);
+static volatile int fail_sync;
+int __wrap_fdatasync(int fd)
+{
+    if (fail_sync) {
+        errno = EIO;
+        return -1;
+    }
+    return __real_fdatasync(fd);
+}
+
+/* After a failed fdatasync the kernel may report success for the same lost
+ * pages: the journal's flush keeps failing until a trim leaves no entry. */
+TAP_TEST(sticky_flush_error)
+{
+    char d[64];
+    store_journal *j = NULL;
+    struct got g = {0};
+    uint64_t rep, disc, seq = 0;
+    REQUIRE(tmpdir(d));
+    REQUIRE(reopen(d, key_a, &j, &g, &rep, &disc) == STORE_OK);
+    CHECK(append_pattern(j, 1, 100, 1, &seq) == STORE_OK);
+    CHECK(store_journal_flush(j, seq) == STORE_OK);
+    CHECK(append_pattern(j, 1, 100, 2, &seq) == STORE_OK);
+    fail_sync = 1;
+    CHECK(store_journal_flush(j, seq) == STORE_EIO);
+    fail_sync = 0;
+    CHECK(store_journal_flush(j, seq) == STORE_EIO);     /* not "fixed" */
+    CHECK(store_journal_flush(j, 1) == STORE_OK);        /* synced before */
+    CHECK(append_pattern(j, 1, 100, 3, &seq) == STORE_OK);
+    CHECK(store_journal_flush(j, seq) == STORE_EIO);
+    /* LMDB holds every entry: the journal is trimmed empty, flushes work */
+    CHECK(store_journal_trim(j, seq) == STORE_OK);
+    CHECK(append_pattern(j, 1, 100, 4, &seq) == STORE_OK);
+    CHECK(store_journal_flush(j, seq) == STORE_OK);
+    done(j, &g);
+    rm_tree(d);
+}
+
 static void quiet(int priority, const char *msg) { (void)priority; (void)msg; }
 
 int main(void)
