@@ -2,14 +2,20 @@
  * store_writer.c - the daemon's writer: the one thread that changes tenant
  * databases while a daemon serves the store, and the owner of its journal.
  *
- * FUSE threads post jobs to a queue (mutex + condvar) and wait for them.  A
- * write job applies its op to the tenant's open batch (one long LMDB write
- * transaction per tenant, begun on the first write after a checkpoint)
- * inside a nested transaction, appends the encoded op to the journal, and
- * only then commits the nested transaction and acknowledges the op.  A
- * failed op (or a failed append) aborts its nested transaction only.
- * A read job runs a read function inside the batch, so readers see every
- * acknowledged op; a tenant without a batch is read by the caller itself.
+ * Ops run on the calling (FUSE) thread, one at a time under w->mu: a write
+ * applies its op to the tenant's open batch (one long LMDB write
+ * transaction per tenant) inside a nested transaction, appends the encoded
+ * op to the journal, and only then commits the nested transaction and
+ * returns (acknowledges).  A failed op (or a failed append) aborts its
+ * nested transaction only.  A read of a tenant with an open batch runs
+ * inside the batch under w->mu, so it sees every acknowledged op; a tenant
+ * without a batch is read by the caller in its own read transaction.
+ *
+ * LMDB ties a top-level write transaction to the thread that began it (it
+ * holds the env's writer mutex until commit), so batches are begun and
+ * committed by the writer thread only: a caller that needs a batch asks
+ * for it and waits (once per tenant per checkpoint).  Nested transactions
+ * take no mutex and may be used by whichever thread holds w->mu.
  *
  * A checkpoint commits every open batch, each recording the last journal
  * seq it holds as meta "applied_seq" in the same commit, then trims the
@@ -22,11 +28,10 @@
  * with STORE_EIO (they would be journalled on a state recovery does not
  * reproduce).
  *
- * Ownership: t->batch, t->last_seq and everything in the "writer thread
- * only" part of struct store_writer belong to the writer thread (or to
- * store_recover() before the thread starts).  w->mu protects the queue,
- * `stopping` and t->batch_open transitions seen by submitters.  The writer
- * never takes s->lock; submitters never hold it while waiting.
+ * Ownership: t->batch, t->last_seq and the batch bookkeeping of struct
+ * store_writer are used under w->mu (or by store_recover() before the
+ * thread starts, alone).  The writer never takes s->lock; callers never
+ * hold it while waiting.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -37,18 +42,12 @@
 
 #include "store_internal.h"
 
-enum wr_kind { WR_WRITE, WR_READ };
-
-struct wr_job {
-    enum wr_kind kind;
+/* A caller's request for a batch on tenant t (the writer begins it). */
+struct wr_begin {
     store_tenant *t;
-    struct store_op *op;       /* WR_WRITE */
-    store_read_fn fn;          /* WR_READ */
-    void *arg;
     store_err err;
-    bool done;                 /* under w->mu */
-    pthread_cond_t cond;       /* signalled when done */
-    struct wr_job *next;
+    bool done;
+    struct wr_begin *next;
 };
 
 struct store_writer {
@@ -57,12 +56,16 @@ struct store_writer {
     pthread_t thread;
     bool running;
 
-    pthread_mutex_t mu;        /* protects the queue and `stopping` */
-    pthread_cond_t work;       /* the writer waits here for jobs */
-    struct wr_job *head, *tail;
+    pthread_mutex_t mu;        /* held while a batch is used or changed */
+    pthread_cond_t work;       /* the writer waits here for requests */
+    pthread_cond_t begun;      /* callers wait here for batches and
+                                  checkpoints */
+    struct wr_begin *requests; /* batches asked for */
     bool stopping;
+    _Atomic bool ckpt_wanted;  /* the writer waits for w->mu to checkpoint:
+                                  callers let it go first */
 
-    /* writer thread only */
+    /* under mu */
     store_tenant **batched;    /* tenants with an open batch */
     size_t nbatched, capbatched;
     struct timespec oldest;    /* CLOCK_MONOTONIC: first batch began */
@@ -110,10 +113,26 @@ static store_err wr_batch_begin(struct store_writer *w, store_tenant *t)
         clock_gettime(CLOCK_MONOTONIC, &w->oldest);
     w->batched[w->nbatched++] = t;
     /* Under mu: a reader that finds it false reads committed state. */
-    pthread_mutex_lock(&w->mu);
     atomic_store(&t->batch_open, true);
-    pthread_mutex_unlock(&w->mu);
     return STORE_OK;
+}
+
+/* Make sure t has a batch (w->mu held, or recovery before the thread
+ * starts, which then begins it itself). */
+static store_err wr_batch_need(struct store_writer *w, store_tenant *t)
+{
+    struct wr_begin rq = { .t = t };
+
+    if (t->batch)
+        return STORE_OK;
+    if (!w->running)
+        return wr_batch_begin(w, t);
+    rq.next = w->requests;
+    w->requests = &rq;
+    pthread_cond_signal(&w->work);
+    while (!rq.done)
+        pthread_cond_wait(&w->begun, &w->mu);
+    return rq.err;
 }
 
 /* Make room for an encoded op in the writer's buffer. */
@@ -144,7 +163,7 @@ store_err store_writer_apply(struct store *s, store_tenant *t,
     for (size_t i = 0; i < w->nfailed; i++)
         if (w->failed[i] == t)
             return STORE_EIO;
-    if ((err = wr_batch_begin(w, t)) != STORE_OK)
+    if ((err = wr_batch_need(w, t)) != STORE_OK)
         return err;
     if (op->now.tv_sec == 0 && op->now.tv_nsec == 0)
         store_now(&op->now);
@@ -252,10 +271,8 @@ void store_writer_checkpoint(struct store *s)
                 w->hold = t->applied_seq;
             wr_fail(w, t);
         }
-        pthread_mutex_lock(&w->mu);
         t->batch = NULL;
         atomic_store(&t->batch_open, false);
-        pthread_mutex_unlock(&w->mu);
     }
     w->nbatched = 0;
     w->bytes_since = 0;
@@ -286,25 +303,22 @@ static bool wr_checkpoint_due(struct store_writer *w)
     return ms >= (int64_t)STORE_CHECKPOINT_MS;
 }
 
-/* Run a read job inside the batch, or in a read txn if it was just
- * checkpointed away. */
-static store_err wr_read(store_tenant *t, store_read_fn fn, void *arg)
+/* ===================================================================== */
+/* The thread: begins batches on request, checkpoints                     */
+/* ===================================================================== */
+
+/* Begin the batches asked for (w->mu held) and wake the askers. */
+static void wr_requests_serve(struct store_writer *w)
 {
-    MDB_txn *txn = NULL;
-    store_err err;
+    struct wr_begin *rq = w->requests;
 
-    if (t->batch)
-        return fn(t, t->batch, arg);
-    if ((err = store_txn_begin(t, false, &txn)) != STORE_OK)
-        return err;
-    err = fn(t, txn, arg);
-    mdb_txn_abort(txn);
-    return err;
+    w->requests = NULL;
+    for (; rq; rq = rq->next) {
+        rq->err = w->stopping ? STORE_EIO : wr_batch_begin(w, rq->t);
+        rq->done = true;
+    }
+    pthread_cond_broadcast(&w->begun);
 }
-
-/* ===================================================================== */
-/* The thread                                                             */
-/* ===================================================================== */
 
 static void *wr_main(void *arg)
 {
@@ -313,7 +327,8 @@ static void *wr_main(void *arg)
 
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->head && !w->stopping) {
+        while (!w->requests && !w->stopping &&
+               w->bytes_since < STORE_CHECKPOINT_BYTES) {
             if (w->nbatched == 0) {
                 pthread_cond_wait(&w->work, &w->mu);
                 continue;
@@ -328,65 +343,33 @@ static void *wr_main(void *arg)
             if (pthread_cond_timedwait(&w->work, &w->mu, &deadline) == ETIMEDOUT)
                 break;
         }
-        struct wr_job *job = w->head;
-        if (job) {
-            w->head = job->next;
-            if (!w->head)
-                w->tail = NULL;
-        } else if (w->stopping) {
+        wr_requests_serve(w);
+        if (w->stopping)
             break;
-        }
-        pthread_mutex_unlock(&w->mu);
-        if (job) {
-            if (job->kind == WR_WRITE)
-                job->err = store_writer_apply(w->s, job->t, job->op, true);
-            else
-                job->err = wr_read(job->t, job->fn, job->arg);
-        }
-        pthread_mutex_lock(&w->mu);
-        if (job) {
-            job->done = true;
-            pthread_cond_signal(&job->cond);
-        }
-        if (wr_checkpoint_due(w)) {
-            /* Jobs queue up meanwhile: the backpressure. */
-            pthread_mutex_unlock(&w->mu);
+        if (wr_checkpoint_due(w) || atomic_load(&w->ckpt_wanted)) {
+            /* Callers wait meanwhile: the backpressure. */
             store_writer_checkpoint(w->s);
-            pthread_mutex_lock(&w->mu);
+            atomic_store(&w->ckpt_wanted, false);
+            pthread_cond_broadcast(&w->begun);
         }
     }
-    pthread_mutex_unlock(&w->mu);
     store_writer_checkpoint(w->s);
+    pthread_cond_broadcast(&w->begun);
+    pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
-/* Post `job` and wait for it; STORE_EIO once the writer is stopping.
- * Before the thread starts (recovery, on the opening thread, which is
- * then the writer) the job runs in place. */
-static store_err wr_run(struct store_writer *w, struct wr_job *job)
+/* Take w->mu to use batches, letting a due checkpoint go first. */
+static void wr_enter(struct store_writer *w)
 {
-    if (!w->running && !w->stopping)
-        return job->kind == WR_WRITE
-                   ? store_writer_apply(w->s, job->t, job->op, true)
-                   : wr_read(job->t, job->fn, job->arg);
-    pthread_cond_init(&job->cond, NULL);
     pthread_mutex_lock(&w->mu);
-    if (w->stopping) {
-        pthread_mutex_unlock(&w->mu);
-        pthread_cond_destroy(&job->cond);
-        return STORE_EIO;
+    while (w->running && !w->stopping &&
+           (atomic_load(&w->ckpt_wanted) ||
+            w->bytes_since >= STORE_CHECKPOINT_BYTES)) {
+        atomic_store(&w->ckpt_wanted, true);
+        pthread_cond_signal(&w->work);
+        pthread_cond_wait(&w->begun, &w->mu);
     }
-    if (w->tail)
-        w->tail->next = job;
-    else
-        w->head = job;
-    w->tail = job;
-    pthread_cond_signal(&w->work);
-    while (!job->done)
-        pthread_cond_wait(&job->cond, &w->mu);
-    pthread_mutex_unlock(&w->mu);
-    pthread_cond_destroy(&job->cond);
-    return job->err;
 }
 
 /* ===================================================================== */
@@ -399,6 +382,7 @@ static void wr_free(struct store_writer *w)
         return;
     store_journal_close(w->j);
     pthread_cond_destroy(&w->work);
+    pthread_cond_destroy(&w->begun);
     pthread_mutex_destroy(&w->mu);
     free(w->batched);
     free(w->failed);
@@ -429,6 +413,7 @@ store_err store_writer_start(struct store *s)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&w->work, &ca);
     pthread_condattr_destroy(&ca);
+    pthread_cond_init(&w->begun, NULL);
     if (asprintf(&path, "%s/%s", s->dir, STORE_JOURNAL_DIR) < 0) {
         path = NULL;
         err = STORE_ENOMEM;
@@ -481,12 +466,18 @@ void store_writer_stop(struct store *s)
 store_err store_writer_submit_write(struct store *s, store_tenant *t,
                                     struct store_op *op)
 {
-    struct wr_job job = { .kind = WR_WRITE, .t = t, .op = op };
+    struct store_writer *w = s ? s->writer : NULL;
     MDB_txn *txn = NULL;
     store_err err;
 
-    if (s && s->writer)
-        return wr_run(s->writer, &job);
+    if (w) {
+        wr_enter(w);
+        err = w->stopping ? STORE_EIO : store_writer_apply(s, t, op, true);
+        if (w->bytes_since >= STORE_CHECKPOINT_BYTES)
+            pthread_cond_signal(&w->work);
+        pthread_mutex_unlock(&w->mu);
+        return err;
+    }
     /* No writer (not a daemon): the op in its own transaction. */
     if (op->now.tv_sec == 0 && op->now.tv_nsec == 0)
         store_now(&op->now);
@@ -499,12 +490,17 @@ bool store_writer_submit_read(struct store *s, store_tenant *t,
                               store_read_fn fn, void *arg, store_err *err)
 {
     struct store_writer *w = s ? s->writer : NULL;
-    struct wr_job job = { .kind = WR_READ, .t = t, .fn = fn, .arg = arg };
 
     if (!w || !atomic_load(&t->batch_open))
         return false;
-    /* The batch may be committed before the job runs: wr_read copes. */
-    *err = wr_run(w, &job);
+    pthread_mutex_lock(&w->mu);
+    if (!t->batch) {
+        /* checkpointed meanwhile: committed state is the newest */
+        pthread_mutex_unlock(&w->mu);
+        return false;
+    }
+    *err = fn(t, t->batch, arg);
+    pthread_mutex_unlock(&w->mu);
     return true;
 }
 
