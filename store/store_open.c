@@ -5,8 +5,8 @@
  *
  * A store folder holds tenantfs.hdr (store_header.c), daemon.lock, the
  * registry LMDB env, one LMDB env per tenant under tenants/ and, for a
- * daemon, the journal under journal/.  The registry is opened MDB_NOSYNC and
- * synced explicitly after each change (tenant add/remove).
+ * daemon, the journal under journal/.  The registry commits durably (LMDB's
+ * synchronous commit): tenant add/remove survive a power cut.
  *
  * A daemon (STORE_OPEN_DAEMON, not read-only) derives the journal key, then
  * starts the writer (store_writer.c), which opens the journal and replays it
@@ -99,7 +99,10 @@ static char *store_path_join(const char *dir, const char *name)
 static store_err store_registry_env_open(struct store *s, bool create)
 {
     bool rdonly = (s->flags & STORE_OPEN_RDONLY) != 0;
-    unsigned envflags = MDB_NOTLS | MDB_NOSYNC | (rdonly ? MDB_RDONLY : 0);
+    /* Durable commits (no MDB_NOSYNC): registry changes are rare, and
+     * LMDB's synchronous commit keeps the registry consistent across a
+     * power cut (docs/journal.md). */
+    unsigned envflags = MDB_NOTLS | (rdonly ? MDB_RDONLY : 0);
     unsigned dbflags = rdonly ? 0 : MDB_CREATE;
     char *path = store_path_join(s->dir, STORE_REGISTRY_DIR);
     MDB_txn *txn = NULL;

@@ -308,6 +308,20 @@ static store_err store_tenant_info_attrs(struct store *s,
 
 /* Remove a tenant folder and the files in it (LMDB envs have no
  * subfolders).  A missing folder is fine. */
+/* fsync a folder, so the names created in it survive a power cut. */
+static store_err store_dir_fsync(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    store_err err = STORE_OK;
+
+    if (fd < 0)
+        return store_from_errno(errno);
+    if (fsync(fd) != 0)
+        err = store_from_errno(errno);
+    close(fd);
+    return err;
+}
+
 static store_err store_tenant_dir_remove(const char *path)
 {
     DIR *d = opendir(path);
@@ -399,6 +413,20 @@ store_err store_tenant_add(store *s, const char *name, uint32_t uid,
                                 uid, gid, mode & 07777, &t);
     if (err != STORE_OK)
         goto undo_dir;
+    /* The env's files and folder on disk before the registry names it. */
+    err = store_dir_fsync(path);
+    if (err == STORE_OK) {
+        char *parent = NULL;
+        err = asprintf(&parent, "%s/%s", s->dir, STORE_TENANTS_DIR) < 0
+                  ? STORE_ENOMEM : store_dir_fsync(parent);
+        if (err == STORE_ENOMEM)
+            parent = NULL;
+        free(parent);
+    }
+    if (err != STORE_OK) {
+        store_tenant_env_close(t);
+        goto undo_dir;
+    }
     err = store_from_mdb(mdb_txn_commit(txn));
     txn = NULL;
     if (err == STORE_OK)
