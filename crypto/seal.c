@@ -4,7 +4,7 @@
  * This file owns the sealed-value format every layer above stores:
  *
  *     offset  size  field
- *          0    24  nonce: fresh random bytes for every seal
+ *          0    24  nonce: unique for every seal (below)
  *         24     n  ciphertext: XChaCha20 of the n plaintext bytes
  *       24+n    16  tag: Poly1305 over the AD and the ciphertext
  *
@@ -14,11 +14,21 @@
  * the exact same associated data; anything else opens to all zeros and -1,
  * so a caller can never use bytes that failed authentication.
  *
+ * Nonces: 16 random bytes drawn once per thread (and again in a forked
+ * child) followed by a 64-bit per-thread counter.  XChaCha20 needs nothing
+ * but uniqueness per key: two threads, processes or runs collide only if
+ * their 128-bit random prefixes do (about 2^-128 per pair), and one thread
+ * never repeats a counter.  This saves a getrandom(2) call per seal, which
+ * is several per filesystem operation.
+ *
  * It also owns the keyed name hashes: BLAKE2b under a name key, so equal
  * names find each other while the hash reveals nothing without the key.
  */
 #include "seal.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +50,49 @@ _Static_assert(SEAL_KEYBYTES >= crypto_generichash_KEYBYTES_MIN
 _Static_assert(16 >= crypto_generichash_BYTES_MIN, "128-bit hash allowed");
 
 /* ===================================================================== */
+/* Nonces                                                                 */
+/* ===================================================================== */
+
+static _Atomic unsigned seal_fork_gen;   /* bumped in every forked child */
+static pthread_once_t seal_fork_once = PTHREAD_ONCE_INIT;
+
+static _Thread_local struct {
+    uint8_t prefix[16];
+    uint64_t counter;
+    unsigned gen;
+    bool ready;
+} seal_nonce_state;
+
+static void seal_fork_child(void)
+{
+    atomic_fetch_add(&seal_fork_gen, 1);
+}
+
+static void seal_fork_register(void)
+{
+    (void)pthread_atfork(NULL, NULL, seal_fork_child);
+}
+
+static void seal_nonce_next(uint8_t out[SEAL_NONCEBYTES])
+{
+    unsigned gen;
+
+    (void)pthread_once(&seal_fork_once, seal_fork_register);
+    gen = atomic_load(&seal_fork_gen);
+    if (!seal_nonce_state.ready || seal_nonce_state.gen != gen) {
+        randombytes_buf(seal_nonce_state.prefix, sizeof seal_nonce_state.prefix);
+        seal_nonce_state.counter = 0;
+        seal_nonce_state.gen = gen;
+        seal_nonce_state.ready = true;
+    }
+    _Static_assert(SEAL_NONCEBYTES == 16 + 8, "prefix and counter");
+    memcpy(out, seal_nonce_state.prefix, 16);
+    uint64_t c = seal_nonce_state.counter++;
+    for (int i = 0; i < 8; i++)
+        out[16 + i] = (uint8_t)(c >> (8 * i));
+}
+
+/* ===================================================================== */
 /* Sealing                                                                */
 /* ===================================================================== */
 
@@ -52,7 +105,7 @@ int seal_value(const seal_key *key, const void *ad, size_t adlen,
         || (plain == NULL && plen > 0) || (ad == NULL && adlen > 0))
         return -1;
 
-    randombytes_buf(out, SEAL_NONCEBYTES);
+    seal_nonce_next(out);
     if (crypto_aead_xchacha20poly1305_ietf_encrypt(
             out + SEAL_NONCEBYTES, &clen, plain, plen, ad, adlen, NULL,
             out, seal_key_bytes(key)) != 0

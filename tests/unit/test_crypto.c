@@ -14,6 +14,8 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -517,6 +519,56 @@ TAP_TEST(one_key_many_threads)
         pthread_join(t[i], NULL);
         CHECK(w[i].failures == 0);
     }
+    seal_key_free(k);
+}
+
+/* Nonces are unique per key: across seals of one thread, across threads,
+ * and between a process and its forked child (which inherits the thread's
+ * nonce state and must not continue the same sequence). */
+static void *nonce_thread(void *arg)
+{
+    uint8_t *out = arg;
+    seal_key *k = seal_key_from_bytes((const uint8_t *)"0123456789abcdef0123456789abcdef");
+
+    if (k == NULL || seal_value(k, NULL, 0, "x", 1, out) != 0)
+        memset(out, 0, SEAL_OVERHEAD + 1);
+    seal_key_free(k);
+    return NULL;
+}
+
+TAP_TEST(nonces_unique_across_threads_and_fork)
+{
+    seal_key *k = seal_key_from_bytes((const uint8_t *)"0123456789abcdef0123456789abcdef");
+    uint8_t a[SEAL_OVERHEAD + 1], b[SEAL_OVERHEAD + 1], c[SEAL_OVERHEAD + 1];
+    int fds[2], status = 0;
+    pthread_t th;
+
+    REQUIRE(k != NULL);
+    REQUIRE(seal_value(k, NULL, 0, "x", 1, a) == 0);
+    REQUIRE(seal_value(k, NULL, 0, "x", 1, b) == 0);
+    CHECK(memcmp(a, b, SEAL_NONCEBYTES) != 0);
+    REQUIRE(pthread_create(&th, NULL, nonce_thread, c) == 0);
+    pthread_join(th, NULL);
+    CHECK(memcmp(c, b, SEAL_NONCEBYTES) != 0 && memcmp(c, a, SEAL_NONCEBYTES) != 0);
+
+    REQUIRE(pipe(fds) == 0);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        uint8_t x[SEAL_OVERHEAD + 1];
+        int ok = seal_value(k, NULL, 0, "x", 1, x) == 0 &&
+                 write(fds[1], x, SEAL_NONCEBYTES) == SEAL_NONCEBYTES;
+        _exit(ok ? 0 : 1);
+    }
+    close(fds[1]);
+    uint8_t child[SEAL_NONCEBYTES] = { 0 };
+    CHECK(read(fds[0], child, sizeof child) == (ssize_t)sizeof child);
+    close(fds[0]);
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+          WEXITSTATUS(status) == 0);
+    REQUIRE(seal_value(k, NULL, 0, "x", 1, c) == 0);
+    CHECK(memcmp(child, c, SEAL_NONCEBYTES) != 0);
+    CHECK(memcmp(child, b, SEAL_NONCEBYTES) != 0);
     seal_key_free(k);
 }
 
