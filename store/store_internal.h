@@ -247,6 +247,11 @@ store_err store_journal_append(store_journal *j, uint64_t tenant,
 store_err store_journal_flush(store_journal *j, uint64_t seq);
 /* The last appended seq (0 if none ever). */
 uint64_t store_journal_last(store_journal *j);
+/* The journal's epoch (random, chosen when it was created; 0 for a journal
+ * from before epochs).  Tenants store it with applied_seq (meta
+ * "journal_epoch"): positions recorded under another epoch mean nothing
+ * in this journal.  Valid after store_journal_replay(). */
+uint64_t store_journal_epoch(store_journal *j);
 /* Every entry up to `applied` is durable in LMDB: remove the segments that
  * hold nothing later, and start a new segment when the current one is
  * past STORE_JOURNAL_SEGMENT_MAX or wholly applied.  A clean store's journal

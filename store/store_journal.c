@@ -78,6 +78,7 @@ struct store_journal {
     const seal_key *key;
     bool ready;                /* replayed: appends allowed */
     uint64_t next_seq;         /* appender only */
+    uint64_t epoch;            /* this journal's identity (see below) */
     uint8_t *buf;              /* appender only: entry / replay buffer */
     size_t bufcap;
 
@@ -428,6 +429,58 @@ static store_err scan(int dfd, const char *dir, struct walk *proto,
     return STORE_OK;
 }
 
+/* ---- the epoch ---------------------------------------------------------- */
+
+/* A journal's epoch: 64 random bits chosen when the journal is created
+ * (no segment file yet) and kept in STORE/journal/epoch.  Tenants record
+ * it with their applied_seq, so a journal made anew (its folder lost or
+ * removed) is never mistaken for the one whose positions they hold:
+ * sequence numbers start over there.  A journal with segments but no
+ * epoch file predates epochs and has epoch 0. */
+#define JRNL_EPOCH_NAME "epoch"
+
+static store_err epoch_load(store_journal *j, bool fresh)
+{
+    uint8_t b[8];
+    int fd;
+
+    j->epoch = 0;
+    if (!fresh) {
+        fd = openat(j->dirfd, JRNL_EPOCH_NAME, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return errno == ENOENT ? STORE_OK : store_from_errno(errno);
+        ssize_t n = read_full(fd, b, sizeof b, 0);
+        close(fd);
+        if (n != (ssize_t)sizeof b)
+            return STORE_EIO;
+        j->epoch = get_le(b, 8);
+        return STORE_OK;
+    }
+    do
+        j->epoch = seal_random_u64();
+    while (j->epoch == 0);
+    put_le(b, j->epoch, 8);
+    fd = openat(j->dirfd, JRNL_EPOCH_NAME ".tmp",
+                O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return store_from_errno(errno);
+    store_err err = write_all(fd, b, sizeof b, 0);
+    if (err == STORE_OK && fdatasync(fd) != 0)
+        err = store_from_errno(errno);
+    close(fd);
+    if (err == STORE_OK &&
+        renameat(j->dirfd, JRNL_EPOCH_NAME ".tmp", j->dirfd, JRNL_EPOCH_NAME) != 0)
+        err = store_from_errno(errno);
+    if (err == STORE_OK && fsync(j->dirfd) != 0)
+        err = store_from_errno(errno);
+    return err;
+}
+
+uint64_t store_journal_epoch(store_journal *j)
+{
+    return j ? j->epoch : 0;
+}
+
 /* ---- replay ------------------------------------------------------------- */
 
 store_err store_journal_replay(store_journal *j, store_journal_fn fn,
@@ -444,6 +497,14 @@ store_err store_journal_replay(store_journal *j, store_journal_fn fn,
     if (!j || !fn || j->ready) return STORE_EINVAL;
     proto.buf = &j->buf;
     proto.cap = &j->bufcap;
+    {
+        /* The epoch first: replaying calls fn, which compares it. */
+        uint64_t *firsts = NULL;
+        size_t nfiles = 0;
+        if ((err = seg_list(j->dir, &firsts, &nfiles)) != STORE_OK) goto out;
+        free(firsts);
+        if ((err = epoch_load(j, nfiles == 0)) != STORE_OK) goto out;
+    }
     if ((err = scan(j->dirfd, j->dir, &proto, &sc)) != STORE_OK) goto out;
     /* Cut the tail: truncate its segment, remove every later one. */
     for (size_t k = sc.tail; k < sc.n; k++) {

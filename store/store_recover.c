@@ -50,7 +50,7 @@ struct rc_state {
  * position the env holds (meta "applied_seq", 8 BE; 0 when absent). */
 store_err store_recover_tenant_prepare(store_tenant *t)
 {
-    static const char key[] = "applied_seq";
+    static const char key[] = "applied_seq", ekey[] = "journal_epoch";
     MDB_val k = { sizeof key - 1, (void *)key }, v;
     MDB_txn *txn = NULL;
     unsigned flags = 0;
@@ -75,9 +75,26 @@ store_err store_recover_tenant_prepare(store_tenant *t)
         err = STORE_EIO;
     else if (err == STORE_ENOENT)
         err = STORE_OK;
+    /* Positions recorded under another journal (its folder was lost and
+     * the journal made anew, numbering from 1 again) say nothing about
+     * this one: every entry here is newer than the tenant's state. */
+    uint64_t epoch = 0;
+    MDB_val ek = { sizeof ekey - 1, (void *)ekey }, ev;
+    store_err e2 = store_from_mdb(mdb_get(txn, t->meta, &ek, &ev));
+    if (e2 == STORE_OK && ev.mv_size == 8)
+        epoch = store_get_be64(ev.mv_data);
+    else if (e2 != STORE_ENOENT && err == STORE_OK)
+        err = STORE_EIO;
     mdb_txn_abort(txn);
     if (err == STORE_EIO)
         store_log(LOG_ERR, "tenant %llu: bad applied_seq", (unsigned long long)t->id);
+    if (err == STORE_OK && t->s != NULL &&
+        epoch != store_journal_epoch(store_writer_journal(t->s))) {
+        if (t->applied_seq != 0)
+            store_log(LOG_NOTICE, "tenant %llu: the journal was made anew; "
+                      "its positions start over", (unsigned long long)t->id);
+        t->applied_seq = 0;
+    }
     t->last_seq = t->applied_seq;
     return err;
 }

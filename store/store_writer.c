@@ -85,6 +85,7 @@ struct store_writer {
 };
 
 static const char wr_applied_key[] = "applied_seq";
+static const char wr_epoch_key[] = "journal_epoch";
 
 /* ===================================================================== */
 /* Batches (writer thread only)                                           */
@@ -206,8 +207,15 @@ static store_err wr_batch_commit(store_tenant *t)
     MDB_val val = { sizeof v, v };
     store_err err;
 
+    uint8_t e[8];
+    MDB_val ek = { sizeof wr_epoch_key - 1, (void *)wr_epoch_key };
+    MDB_val ev = { sizeof e, e };
+
     store_put_be64(v, t->last_seq);
+    store_put_be64(e, store_journal_epoch(store_writer_journal(t->s)));
     err = store_from_mdb(mdb_put(t->batch, t->meta, &k, &val, 0));
+    if (err == STORE_OK)
+        err = store_from_mdb(mdb_put(t->batch, t->meta, &ek, &ev, 0));
     if (err != STORE_OK) {
         mdb_txn_abort(t->batch);
         return err;

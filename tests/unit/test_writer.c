@@ -694,6 +694,38 @@ TAP_TEST(failed_replay_keeps_the_rest)
     tmp_remove(&d);
 }
 
+/* A journal made anew (its folder lost, e.g. a copy that left it out)
+ * numbers from 1 again while the tenant still records the old position:
+ * its new entries must be replayed, not skipped as "already applied". */
+TAP_TEST(journal_made_anew_is_not_skipped)
+{
+    struct tmp d;
+    store_tenant *t = NULL;
+    char jdir[300], cmd[400];
+    store *s;
+
+    tmp_make(&d);
+    s = open_tenant(d.store, true, &t);
+    REQUIRE(s);
+    for (int i = 0; i < 20; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "old%d", i);
+        REQUIRE(file_create(t, name, NULL) == STORE_OK);
+    }
+    store_close(s);              /* checkpointed: applied_seq >= 20 */
+    snprintf(jdir, sizeof jdir, "%s/%s", d.store, STORE_JOURNAL_DIR);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", jdir);
+    REQUIRE(system(cmd) == 0);
+    REQUIRE(crash_after_create(d.store, "new"));
+
+    s = open_tenant(d.store, false, &t);
+    REQUIRE(s);
+    CHECK(ino_of(t, "new") != 0);
+    CHECK(ino_of(t, "old7") != 0);
+    store_close(s);
+    tmp_remove(&d);
+}
+
 int main(void)
 {
     setenv("TENANTFS_TEST_FAST_KDF", "1", 1);
