@@ -136,13 +136,6 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
         fuse_reply_write(req, size);
 }
 
-void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-    (void)ino;
-    (void)fi;
-    fuse_reply_err(req, 0);     /* each write is already committed */
-}
-
 void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct fs_ctx *c = fs_ctx_of(req);
