@@ -444,6 +444,9 @@ def test_torn_tail_is_discarded_at_remount(store):
     garbage = os.urandom(100)
     with open(newest, "ab") as f:
         f.write(garbage)
+    # The segment keeps zeroed room after its last entry; the garbage lands
+    # after that room, and everything from the last entry on is the tail.
+    seg_size = os.path.getsize(newest)
     m.start()
     try:
         log = m.read_log()
@@ -452,7 +455,7 @@ def test_torn_tail_is_discarded_at_remount(store):
         st = util.wait_for(lambda: (lambda s: s if s["daemon"] == m.proc.pid and
                                     s["discarded_bytes"] else None)(
                                         stats(store.path)))
-        assert st and st["discarded_bytes"] == len(garbage), stats(store.path)
+        assert st and len(garbage) <= st["discarded_bytes"] <= seg_size, stats(store.path)
         for n, c in files.items():
             assert _read(a, n) == c, n
         assert sorted(os.listdir(a)) == sorted(files)

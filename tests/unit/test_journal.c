@@ -157,7 +157,14 @@ static uint8_t *make_journal(size_t last, size_t *len, size_t *last_off)
     store_journal_close(j);
     snprintf(path, sizeof path, "%s/" SEG1, d);
     uint8_t *img = read_file(path, len);
-    *last_off = *len - (20 + SEAL_OVERHEAD + last);
+    /* The segment's entries end here; pre-zeroed room follows. */
+    size_t end = 16;
+    for (int i = 0; i < 4; i++)
+        end += 20 + SEAL_OVERHEAD + sizes[i];
+    end += 20 + SEAL_OVERHEAD + last;
+    if (img && *len < end) { free(img); img = NULL; }
+    *len = end;
+    *last_off = end - (20 + SEAL_OVERHEAD + last);
     rm_tree(d);
     return img;
 }
@@ -276,7 +283,8 @@ TAP_TEST(flipped_bits_and_zero_tail)
         done(j, &g);
         rm_tree(d);
     }
-    /* A zero-filled tail after valid entries. */
+    /* Zeros after valid entries are pre-zeroed room (appends overwrite
+     * them), not a torn tail: nothing discarded. */
     char d[64];
     store_journal *j = NULL;
     struct got g = {0};
@@ -285,7 +293,7 @@ TAP_TEST(flipped_bits_and_zero_tail)
     uint8_t *big = memcpy(calloc(1, len + 4096), img, len);
     put_seg(d, SEG1, big, len + 4096);
     CHECK(reopen(d, key_a, &j, &g, &rep, &disc) == STORE_OK);
-    CHECK(rep == 5 && g.n == 5 && disc == 4096);
+    CHECK(rep == 5 && g.n == 5 && disc == 0);
     done(j, &g);
     rm_tree(d);
     free(big);
@@ -455,15 +463,19 @@ TAP_TEST(stats_live)
     CHECK(st.segments == 1 && st.flushes == 2 && st.flushed_entries == 6);
     CHECK(st.max_batch == 5 && st.batch_hist[0] == 1 && st.batch_hist[2] == 1);
     store_journal_close(j);
-    /* Replay figures: a torn tail of 7 bytes. */
+    /* Replay figures: a torn tail (garbage right after the last entry,
+     * then the pre-zeroed room): everything past the entries goes. */
     char path[128];
+    struct stat sb;
     snprintf(path, sizeof path, "%s/" SEG1, d);
-    int fd = open(path, O_WRONLY | O_APPEND);
-    CHECK(fd >= 0 && write(fd, "garbage", 7) == 7);
+    int fd = open(path, O_WRONLY);
+    CHECK(fd >= 0 && pwrite(fd, "garbage", 7, 16 + 6 * 160) == 7);
     close(fd);
+    REQUIRE(stat(path, &sb) == 0);
     REQUIRE(reopen(d, key_a, &j, &g, &rep, &disc) == STORE_OK);
     store_journal_stats_get(j, &st);
-    CHECK(st.replayed == 6 && st.discarded_bytes == 7 && st.appended_seq == 6);
+    CHECK(st.replayed == 6 && st.appended_seq == 6);
+    CHECK(st.discarded_bytes == (uint64_t)sb.st_size - (16 + 6 * 160));
     CHECK(st.flushed_seq == 6 && st.flushes == 0);
     done(j, &g);
     rm_tree(d);
@@ -566,11 +578,12 @@ TAP_TEST(failed_append_leaves_nothing)
     lim = old;
     lim.rlim_cur = (rlim_t)sb.st_size + 500;
     REQUIRE(setrlimit(RLIMIT_FSIZE, &lim) == 0);
-    store_err err = append_pattern(j, 1, 1000, 2, &seq);
+    /* larger than the pre-zeroed room: the segment must grow, and can't */
+    store_err err = append_pattern(j, 1, 400 * 1024, 2, &seq);
     CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
     signal(SIGXFSZ, SIG_DFL);
     CHECK(err != STORE_OK);
-    CHECK(stat(path, &after) == 0 && after.st_size == sb.st_size);
+    CHECK(stat(path, &after) == 0 && after.st_size <= sb.st_size);
     CHECK(append_pattern(j, 1, 10, 3, &seq) == STORE_OK && seq == 2);
     store_journal_close(j);
     REQUIRE(reopen(d, key_a, &j, &g, &rep, &disc) == STORE_OK);
