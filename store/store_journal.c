@@ -639,10 +639,12 @@ store_err store_journal_append(store_journal *j, uint64_t tenant,
     struct jseg *cur = &j->segs[j->nseg - 1];
     err = STORE_OK;
     if (cur->size + total > j->alloc) {
-        /* Room for this entry and the next JRNL_PREZERO bytes: one size
-         * change (and journal commit) per that many bytes of entries. */
-        uint64_t to = cur->size + total + JRNL_PREZERO;
-        err = zero_fill(j->fd, j->alloc, to);
+        /* Zeros only past this entry (it overwrites its own part), and
+         * only after small entries: the room is for fsync'd records; a
+         * big write is not worth writing twice. */
+        uint64_t end = cur->size + total;
+        uint64_t to = total <= JRNL_PREZERO / 16 ? end + JRNL_PREZERO : end;
+        err = zero_fill(j->fd, j->alloc > end ? j->alloc : end, to);
         if (err == STORE_OK) j->alloc = to;
     }
     if (err == STORE_OK)
