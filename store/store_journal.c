@@ -2,9 +2,10 @@
  * store_journal.c - the journal files: the durable, encrypted write queue of
  * the daemon.  This file owns the folder STORE/journal/, its segment files and
  * their format, appending (one write(2) per entry), group commit (concurrent
- * flushes share one fdatasync), trimming what LMDB already holds, replay with
- * the cut of a torn or invalid tail, and the journal figures (live, and the
- * key-free reader/writer of STORE/journal/stats used by tools).
+ * flushes share one fdatasync), trimming what LMDB already holds, and the
+ * live journal figures.  Reading (replay with the cut of a torn or invalid
+ * tail, the epoch, the key-free walk) is in store_jreplay.c; the stats file
+ * for tools in store_jstats.c.  The format below is the reference for all.
  *
  * Format
  * ------
@@ -52,8 +53,7 @@
  * fdatasynced when rotated away from, so only the current one needs a flush.
  * A failed fdatasync is sticky (j->werr): flushes fail until a trim leaves
  * no entry, since a retry may report success for pages the kernel dropped.
- */
-#include <dirent.h>
+ */#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -66,80 +66,34 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store_internal.h"
-
-#define JRNL_MAGIC       "TFSJRNL1"
-/* The current segment is kept zero-filled this far ahead of its last
- * entry, so an append overwrites allocated, initialised blocks and its
- * fdatasync need not commit a new file size (an ext4 journal commit). */
-#define JRNL_PREZERO     ((uint64_t)256 << 10)
-#define JRNL_HDR         16u
-#define JRNL_ENT_HDR     20u
-#define JRNL_AD          21u
-#define JRNL_PAYLOAD_MAX ((size_t)16 << 20)
-#define JRNL_NAME_LEN    20u            /* 16 hex + ".jnl" */
-
-struct jseg {
-    uint64_t first;            /* seq of its first entry (header) */
-    uint64_t last;             /* seq of its last entry; first - 1 if none */
-    uint64_t size;             /* bytes, header included */
-};
-
-struct store_journal {
-    char *dir;
-    int dirfd;
-    const seal_key *key;
-    bool ready;                /* replayed: appends allowed */
-    uint64_t next_seq;         /* appender only */
-    uint64_t epoch;            /* this journal's identity (see below) */
-    uint64_t alloc;            /* appender only: the current segment's file
-                                  size (entries, then zeros) */
-    uint8_t *buf;              /* appender only: entry / replay buffer */
-    size_t bufcap;
-
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    /* protected by lock: */
-    struct jseg *segs;         /* oldest first; the last is current */
-    size_t nseg, capseg;
-    int fd;                    /* the current segment, or -1 */
-    uint64_t appended, flushed, applied;
-    bool flushing;
-    /* errno of a failed fdatasync of a segment still holding entries LMDB
-     * lacks, or 0.  Sticky: after a failed writeback the kernel may report
-     * success for the same lost pages, so every flush fails until a trim
-     * leaves no entry (they are then durable in LMDB). */
-    int werr;
-    struct store_journal_stats st;
-};
-
+#include "store_journal_int.h"
 /* ---- little helpers ---------------------------------------------------- */
 
-static void put_le(uint8_t *p, uint64_t v, int n)
+void jrnl_put_le(uint8_t *p, uint64_t v, int n)
 {
     for (int i = 0; i < n; i++) { p[i] = (uint8_t)v; v >>= 8; }
 }
-static uint64_t get_le(const uint8_t *p, int n)
+uint64_t jrnl_get_le(const uint8_t *p, int n)
 {
     uint64_t v = 0;
     for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
     return v;
 }
 
-static void seg_name(char out[JRNL_NAME_LEN + 1], uint64_t first)
+void jrnl_seg_name(char out[JRNL_NAME_LEN + 1], uint64_t first)
 {
     snprintf(out, JRNL_NAME_LEN + 1, "%016" PRIx64 ".jnl", first);
 }
 
-static int seg_open(int dfd, uint64_t first, int flags)
+int jrnl_seg_open(int dfd, uint64_t first, int flags)
 {
     char name[JRNL_NAME_LEN + 1];
-    seg_name(name, first);
+    jrnl_seg_name(name, first);
     return openat(dfd, name, flags | O_CLOEXEC, 0600);
 }
 
 /* The AD of an entry from its 20-byte header: 'J' seq tenant L. */
-static void entry_ad(uint8_t ad[JRNL_AD], const uint8_t *h)
+void jrnl_entry_ad(uint8_t ad[JRNL_AD], const uint8_t *h)
 {
     ad[0] = 'J';
     memcpy(ad + 1, h + 4, 16);
@@ -156,7 +110,7 @@ static int seg_filter(const struct dirent *e)
 
 /* The sorted first seqs of the segment files in folder `dir` (fixed-width
  * hex names: alphabetical order is numeric order). */
-static store_err seg_list(const char *dir, uint64_t **out, size_t *n)
+store_err jrnl_seg_list(const char *dir, uint64_t **out, size_t *n)
 {
     struct dirent **names = NULL;
     int k = scandir(dir, &names, seg_filter, alphasort);
@@ -175,7 +129,7 @@ static store_err seg_list(const char *dir, uint64_t **out, size_t *n)
     return STORE_OK;
 }
 
-static bool grow(uint8_t **buf, size_t *cap, size_t need)
+bool jrnl_grow(uint8_t **buf, size_t *cap, size_t need)
 {
     if (need <= *cap) return true;
     size_t c = *cap ? *cap : 4096;
@@ -187,7 +141,7 @@ static bool grow(uint8_t **buf, size_t *cap, size_t need)
     return true;
 }
 
-static store_err write_all(int fd, const uint8_t *p, size_t len, uint64_t off)
+store_err jrnl_write_all(int fd, const uint8_t *p, size_t len, uint64_t off)
 {
     while (len > 0) {
         ssize_t w = pwrite(fd, p, len, (off_t)off);
@@ -199,7 +153,7 @@ static store_err write_all(int fd, const uint8_t *p, size_t len, uint64_t off)
 }
 
 /* pread up to len bytes: the count read (short at end of file), or -1. */
-static ssize_t read_full(int fd, uint8_t *p, size_t len, uint64_t off)
+ssize_t jrnl_read_full(int fd, uint8_t *p, size_t len, uint64_t off)
 {
     size_t got = 0;
     while (got < len) {
@@ -211,7 +165,6 @@ static ssize_t read_full(int fd, uint8_t *p, size_t len, uint64_t off)
     }
     return (ssize_t)got;
 }
-
 /* ---- segments ----------------------------------------------------------- */
 
 /* Create segment `first` (header written and durable, folder fsynced) and
@@ -223,38 +176,23 @@ static store_err zero_fill(int fd, uint64_t from, uint64_t to)
     static const uint8_t zeros[64 << 10];
     while (from < to) {
         size_t n = to - from < sizeof zeros ? (size_t)(to - from) : sizeof zeros;
-        store_err err = write_all(fd, zeros, n, from);
+        store_err err = jrnl_write_all(fd, zeros, n, from);
         if (err != STORE_OK) return err;
         from += n;
     }
     return STORE_OK;
 }
 
-/* Are the bytes [from, to) of fd all zero (pre-zeroed, never written)? */
-static bool zero_from(int fd, uint64_t from, uint64_t to)
-{
-    uint8_t b[64 << 10];
-    while (from < to) {
-        size_t n = to - from < sizeof b ? (size_t)(to - from) : sizeof b;
-        ssize_t r = read_full(fd, b, n, from);
-        if (r != (ssize_t)n) return false;
-        for (size_t i = 0; i < n; i++)
-            if (b[i]) return false;
-        from += n;
-    }
-    return true;
-}
-
-static store_err seg_create(store_journal *j, uint64_t first, int *oldfd)
+/* Are the bytes [from, to) of fd all zero (pre-zeroed, never written)? */store_err jrnl_seg_create(store_journal *j, uint64_t first, int *oldfd)
 {
     char name[JRNL_NAME_LEN + 1];
     uint8_t hdr[JRNL_HDR];
     store_err err;
-    int fd = seg_open(j->dirfd, first, O_RDWR | O_CREAT | O_TRUNC);
+    int fd = jrnl_seg_open(j->dirfd, first, O_RDWR | O_CREAT | O_TRUNC);
     if (fd < 0) return store_from_errno(errno);
     memcpy(hdr, JRNL_MAGIC, 8);
-    put_le(hdr + 8, first, 8);
-    err = write_all(fd, hdr, sizeof hdr, 0);
+    jrnl_put_le(hdr + 8, first, 8);
+    err = jrnl_write_all(fd, hdr, sizeof hdr, 0);
     if (err == STORE_OK) err = zero_fill(fd, JRNL_HDR, JRNL_HDR + JRNL_PREZERO);
     if (err == STORE_OK && fdatasync(fd) != 0) err = store_from_errno(errno);
     if (err == STORE_OK && fsync(j->dirfd) != 0) err = store_from_errno(errno);
@@ -273,7 +211,7 @@ static store_err seg_create(store_journal *j, uint64_t first, int *oldfd)
     pthread_mutex_unlock(&j->lock);
     if (err != STORE_OK) {
         close(fd);
-        seg_name(name, first);
+        jrnl_seg_name(name, first);
         unlinkat(j->dirfd, name, 0);
     }
     return err;
@@ -283,7 +221,7 @@ static store_err seg_create(store_journal *j, uint64_t first, int *oldfd)
 static void seg_remove(store_journal *j, size_t i)
 {
     char name[JRNL_NAME_LEN + 1];
-    seg_name(name, j->segs[i].first);
+    jrnl_seg_name(name, j->segs[i].first);
     if (unlinkat(j->dirfd, name, 0) != 0 && errno != ENOENT)
         store_log(LOG_WARNING, "journal: cannot remove a segment (errno %d)",
                   errno);
@@ -305,7 +243,7 @@ static store_err seg_rotate(store_journal *j, bool sync_old)
         pthread_mutex_unlock(&j->lock);
         return store_from_errno(e);
     }
-    store_err err = seg_create(j, j->next_seq, &old);
+    store_err err = jrnl_seg_create(j, j->next_seq, &old);
     if (err == STORE_OK && old >= 0) close(old);
     return err;
 }
@@ -351,266 +289,6 @@ void store_journal_close(store_journal *j)
     free(j->dir);
     free(j);
 }
-
-/* ---- reading: the framing walk of replay and of the key-free reader ---- */
-
-/* Is the segment's header valid?  Sets *first. */
-static bool seg_header_ok(int fd, uint64_t size, uint64_t *first)
-{
-    uint8_t hdr[JRNL_HDR];
-    if (size < JRNL_HDR || read_full(fd, hdr, JRNL_HDR, 0) != JRNL_HDR ||
-        memcmp(hdr, JRNL_MAGIC, 8) != 0)
-        return false;
-    *first = get_le(hdr + 8, 8);
-    return *first != 0;
-}
-
-struct walk {
-    int fd;
-    uint64_t size;             /* of the segment file */
-    uint64_t expected;         /* in: first seq; out: next expected */
-    uint64_t off, n, bytes;    /* out: end of the last valid entry, the
-                                  valid entries and their bytes */
-    const seal_key *key;       /* NULL: framing only (no authentication) */
-    uint8_t **buf;
-    size_t *cap;
-    store_journal_fn fn;
-    void *arg;
-};
-
-/* Walk the entries of one segment up to the first invalid one (or the
- * end).  Errors: I/O, ENOMEM, or fn's error. */
-static store_err seg_walk(struct walk *w)
-{
-    uint8_t h[JRNL_ENT_HDR], ad[JRNL_AD];
-    for (w->off = JRNL_HDR;; w->expected++) {
-        if (w->size - w->off < JRNL_ENT_HDR) return STORE_OK;
-        ssize_t r = read_full(w->fd, h, JRNL_ENT_HDR, w->off);
-        if (r != JRNL_ENT_HDR) return r < 0 ? STORE_EIO : STORE_OK;
-        uint64_t len = get_le(h, 4), seq = get_le(h + 4, 8);
-        if (len < SEAL_OVERHEAD || len > JRNL_PAYLOAD_MAX + SEAL_OVERHEAD ||
-            seq != w->expected || w->size - w->off - JRNL_ENT_HDR < len)
-            return STORE_OK;
-        if (w->key) {
-            if (!grow(w->buf, w->cap, 2 * len)) return STORE_ENOMEM;
-            uint8_t *sealed = *w->buf, *plain = *w->buf + len;
-            r = read_full(w->fd, sealed, len, w->off + JRNL_ENT_HDR);
-            if ((uint64_t)r != len) return r < 0 ? STORE_EIO : STORE_OK;
-            entry_ad(ad, h);
-            if (seal_open(w->key, ad, sizeof ad, sealed, len, plain) != 0)
-                return STORE_OK;
-            store_err err = w->fn(seq, get_le(h + 12, 8), plain,
-                                  len - SEAL_OVERHEAD, w->arg);
-            if (err != STORE_OK) return err;
-        }
-        w->off += JRNL_ENT_HDR + len;
-        w->n++;
-        w->bytes += JRNL_ENT_HDR + len;
-    }
-}
-
-/* What the segment files of a folder hold, up to the tail. */
-struct scan {
-    uint64_t *firsts;          /* every segment file, sorted */
-    size_t n;
-    struct jseg *segs;         /* the valid ones, `size` up to the tail */
-    size_t nseg;
-    size_t tail;               /* index in firsts of the tail, n if none */
-    uint64_t tail_off;         /* the tail in it; 0: bad header */
-    uint64_t disc;             /* bytes past the tail */
-    uint64_t next;             /* the next seq */
-    uint64_t entries, bytes;
-};
-
-static store_err scan(int dfd, const char *dir, struct walk *proto,
-                      struct scan *sc)
-{
-    store_err err;
-    char name[JRNL_NAME_LEN + 1];
-    bool have = false;
-    memset(sc, 0, sizeof *sc);
-    sc->next = 1;
-    if ((err = seg_list(dir, &sc->firsts, &sc->n)) != STORE_OK) return err;
-    if (!(sc->segs = calloc(sc->n + 1, sizeof *sc->segs))) return STORE_ENOMEM;
-    for (sc->tail = 0; sc->tail < sc->n; sc->tail++) {
-        struct stat sb;
-        uint64_t first = 0, fsz = 0;
-        int fd = seg_open(dfd, sc->firsts[sc->tail], O_RDONLY);
-        if (fd < 0 || fstat(fd, &sb) != 0) {
-            err = store_from_errno(errno);
-            if (fd >= 0) close(fd);
-            return err;
-        }
-        fsz = (uint64_t)sb.st_size;
-        if (!seg_header_ok(fd, fsz, &first) ||
-            first != sc->firsts[sc->tail] || (have && first != sc->next)) {
-            if (!have) sc->next = sc->firsts[sc->tail] ? sc->firsts[sc->tail] : 1;
-            close(fd);
-            break;             /* a bad header: the segment goes whole */
-        }
-        struct walk w = *proto;
-        w.fd = fd;
-        w.size = fsz;
-        w.expected = first;
-        err = seg_walk(&w);
-        /* Zeros after the last entry are the pre-zeroed room of appends
-         * that never came, not a torn tail. */
-        bool room = err == STORE_OK && w.off < fsz && zero_from(fd, w.off, fsz);
-        close(fd);
-        if (err != STORE_OK) return err;
-        have = true;
-        sc->next = w.expected;
-        sc->entries += w.n;
-        sc->bytes += w.bytes;
-        sc->segs[sc->nseg++] = (struct jseg){ first, w.expected - 1, w.off };
-        if (w.off < fsz && !room) {
-            sc->tail_off = w.off;
-            sc->disc = fsz - w.off;
-            break;
-        }
-    }
-    for (size_t k = sc->tail + (sc->tail_off > 0); k < sc->n; k++) {
-        struct stat sb;
-        seg_name(name, sc->firsts[k]);
-        if (fstatat(dfd, name, &sb, 0) == 0) sc->disc += (uint64_t)sb.st_size;
-    }
-    return STORE_OK;
-}
-
-/* ---- the epoch ---------------------------------------------------------- */
-
-/* A journal's epoch: 64 random bits chosen when the journal is created
- * (no segment file yet) and kept in STORE/journal/epoch.  Tenants record
- * it with their applied_seq, so a journal made anew (its folder lost or
- * removed) is never mistaken for the one whose positions they hold:
- * sequence numbers start over there.  A journal with segments but no
- * epoch file predates epochs and has epoch 0. */
-#define JRNL_EPOCH_NAME "epoch"
-
-static store_err epoch_load(store_journal *j, bool fresh)
-{
-    uint8_t b[8];
-    int fd;
-
-    j->epoch = 0;
-    if (!fresh) {
-        fd = openat(j->dirfd, JRNL_EPOCH_NAME, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            return errno == ENOENT ? STORE_OK : store_from_errno(errno);
-        ssize_t n = read_full(fd, b, sizeof b, 0);
-        close(fd);
-        if (n != (ssize_t)sizeof b)
-            return STORE_EIO;
-        j->epoch = get_le(b, 8);
-        return STORE_OK;
-    }
-    do
-        j->epoch = seal_random_u64();
-    while (j->epoch == 0);
-    put_le(b, j->epoch, 8);
-    fd = openat(j->dirfd, JRNL_EPOCH_NAME ".tmp",
-                O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return store_from_errno(errno);
-    store_err err = write_all(fd, b, sizeof b, 0);
-    if (err == STORE_OK && fdatasync(fd) != 0)
-        err = store_from_errno(errno);
-    close(fd);
-    if (err == STORE_OK &&
-        renameat(j->dirfd, JRNL_EPOCH_NAME ".tmp", j->dirfd, JRNL_EPOCH_NAME) != 0)
-        err = store_from_errno(errno);
-    if (err == STORE_OK && fsync(j->dirfd) != 0)
-        err = store_from_errno(errno);
-    return err;
-}
-
-uint64_t store_journal_epoch(store_journal *j)
-{
-    return j ? j->epoch : 0;
-}
-
-/* ---- replay ------------------------------------------------------------- */
-
-store_err store_journal_replay(store_journal *j, store_journal_fn fn,
-                               void *arg, uint64_t *replayed,
-                               uint64_t *discarded_bytes)
-{
-    store_err err = STORE_OK;
-    struct scan sc = {0};
-    struct walk proto = { .key = j ? j->key : NULL, .fn = fn, .arg = arg };
-    char name[JRNL_NAME_LEN + 1];
-    int fd = -1, old = -1;
-    if (replayed) *replayed = 0;
-    if (discarded_bytes) *discarded_bytes = 0;
-    if (!j || !fn || j->ready) return STORE_EINVAL;
-    proto.buf = &j->buf;
-    proto.cap = &j->bufcap;
-    {
-        /* The epoch first: replaying calls fn, which compares it. */
-        uint64_t *firsts = NULL;
-        size_t nfiles = 0;
-        if ((err = seg_list(j->dir, &firsts, &nfiles)) != STORE_OK) goto out;
-        free(firsts);
-        if ((err = epoch_load(j, nfiles == 0)) != STORE_OK) goto out;
-    }
-    if ((err = scan(j->dirfd, j->dir, &proto, &sc)) != STORE_OK) goto out;
-    /* Cut the tail: truncate its segment, remove every later one. */
-    for (size_t k = sc.tail; k < sc.n; k++) {
-        seg_name(name, sc.firsts[k]);
-        if (k == sc.tail && sc.tail_off > 0) {
-            fd = seg_open(j->dirfd, sc.firsts[k], O_RDWR);
-            if (fd < 0 || ftruncate(fd, (off_t)sc.tail_off) != 0 ||
-                fdatasync(fd) != 0)
-                goto fail;
-            close(fd);
-            fd = -1;
-        } else if (unlinkat(j->dirfd, name, 0) != 0 && errno != ENOENT) {
-            goto fail;
-        }
-    }
-    if (sc.tail < sc.n && fsync(j->dirfd) != 0) goto fail;
-    j->segs = sc.segs;         /* adopt the table of valid segments */
-    j->nseg = sc.nseg;
-    j->capseg = sc.n + 1;
-    sc.segs = NULL;
-    j->next_seq = sc.next;
-    if (j->nseg > 0) {         /* the last one is the current segment */
-        struct stat sb;
-        fd = seg_open(j->dirfd, j->segs[j->nseg - 1].first, O_RDWR);
-        if (fd < 0 || fdatasync(fd) != 0 || fstat(fd, &sb) != 0) goto fail;
-        j->alloc = (uint64_t)sb.st_size;
-        j->fd = fd;
-        fd = -1;
-    } else if ((err = seg_create(j, j->next_seq, &old)) != STORE_OK) {
-        goto out;
-    }
-    pthread_mutex_lock(&j->lock);
-    j->appended = j->flushed = j->next_seq - 1;
-    j->applied = j->segs[0].first - 1;
-    j->st.replayed = sc.entries;
-    j->st.discarded_bytes = sc.disc;
-    pthread_mutex_unlock(&j->lock);
-    j->ready = true;
-    if (sc.disc)
-        store_log(LOG_WARNING, "journal: invalid tail after %" PRIu64
-                  " entries, %" PRIu64 " bytes discarded", sc.entries, sc.disc);
-    if (replayed) *replayed = sc.entries;
-    if (discarded_bytes) *discarded_bytes = sc.disc;
-    goto out;
-fail:
-    err = store_from_errno(errno);
-out:
-    if (fd >= 0) close(fd);
-    if (err != STORE_OK && !j->ready) {
-        free(j->segs);         /* not usable: a new replay starts over */
-        j->segs = NULL;
-        j->nseg = j->capseg = 0;
-    }
-    free(sc.segs);
-    free(sc.firsts);
-    return err;
-}
-
 /* ---- append, flush (group commit), trim --------------------------------- */
 
 store_err store_journal_append(store_journal *j, uint64_t tenant,
@@ -627,12 +305,12 @@ store_err store_journal_append(store_journal *j, uint64_t tenant,
         (err = seg_rotate(j, true)) != STORE_OK)
         return err;
     size_t sl = len + SEAL_OVERHEAD, total = JRNL_ENT_HDR + sl;
-    if (!grow(&j->buf, &j->bufcap, total)) return STORE_ENOMEM;
+    if (!jrnl_grow(&j->buf, &j->bufcap, total)) return STORE_ENOMEM;
     uint64_t s = j->next_seq;
-    put_le(j->buf, sl, 4);
-    put_le(j->buf + 4, s, 8);
-    put_le(j->buf + 12, tenant, 8);
-    entry_ad(ad, j->buf);
+    jrnl_put_le(j->buf, sl, 4);
+    jrnl_put_le(j->buf + 4, s, 8);
+    jrnl_put_le(j->buf + 12, tenant, 8);
+    jrnl_entry_ad(ad, j->buf);
     if (seal_value(j->key, ad, sizeof ad, len ? payload : empty, len,
                    j->buf + JRNL_ENT_HDR) != 0)
         return STORE_EINVAL;
@@ -648,7 +326,7 @@ store_err store_journal_append(store_journal *j, uint64_t tenant,
         if (err == STORE_OK) j->alloc = to;
     }
     if (err == STORE_OK)
-        err = write_all(j->fd, j->buf, total, cur->size);
+        err = jrnl_write_all(j->fd, j->buf, total, cur->size);
     if (err != STORE_OK) {
         /* No partial entry may stay: it would be the tail at replay, but
          * the next append would land after it. */
@@ -779,26 +457,3 @@ void store_journal_stats_get(store_journal *j, struct store_journal_stats *st)
     pthread_mutex_unlock(&j->lock);
 }
 
-/* ---- the key-free walk, for tools (store_jstats.c) ------------------- */
-
-store_err store_journal_scan_dir(const char *jdir, uint64_t *segments,
-                                 uint64_t *entries, uint64_t *bytes,
-                                 uint64_t *last)
-{
-    struct scan sc;
-    struct walk proto = {0};
-    int dfd = open(jdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-    *segments = *entries = *bytes = *last = 0;
-    if (dfd < 0)
-        return errno == ENOENT ? STORE_OK : store_from_errno(errno);
-    store_err err = scan(dfd, jdir, &proto, &sc);
-    *segments = sc.n;
-    *entries = sc.entries;
-    *bytes = sc.bytes;
-    *last = sc.entries ? sc.next - 1 : 0;
-    free(sc.segs);
-    free(sc.firsts);
-    close(dfd);
-    return err;
-}
