@@ -34,8 +34,12 @@
 
 struct fs_open;                 /* one open (tenant, inode); fs_inode.c */
 
+struct fs_admin;                /* the admin socket server; fs_admin.c */
+
 struct fs_ctx {
     store *store;               /* set before mounting; then read-only */
+    struct fuse_session *se;    /* for cache invalidations (notify_*) */
+    struct fs_admin *admin;     /* NULL when not serving the admin socket */
     struct timespec mounted;    /* times of the mount root */
     pthread_mutex_t open_lock;  /* protects open_tab */
     struct fs_open **open_tab;  /* hash buckets, FS_OPEN_BUCKETS of them */
@@ -86,6 +90,29 @@ int fs_root_stat(struct fs_ctx *c, struct stat *st);
 /* Entry of tenant `name` at the mount root.  Returns 0 or an errno. */
 int fs_root_lookup(struct fs_ctx *c, const char *name,
                    struct fuse_entry_param *e);
+
+/* ---- tenants as a whole (fs_tenant.c) ------------------------------------ */
+
+/* Remove tenant `name` while mounted (rmdir at the mount root by root, or
+ * `tenantctl tenant remove` through the admin socket): refused with EBUSY
+ * while any file of the tenant is open (and no new open of it succeeds
+ * while the removal runs), ENOTEMPTY when `only_empty` and the tenant's
+ * folder has entries; then store_tenant_remove() and the kernel forgets the
+ * name.  Returns 0 or an errno (ENOENT, EBUSY, ENOTEMPTY, EIO, ...). */
+int fs_tenant_remove(struct fs_ctx *c, const char *name, bool only_empty);
+
+/* Tenant `id` (called `name`) changed owner, group or mode, was added or
+ * was removed: drop what the kernel caches about its folder (attributes
+ * and the entry at the mount root) so the change applies at once. */
+void fs_tenant_changed(struct fs_ctx *c, uint64_t id, const char *name);
+
+/* ---- the admin socket (fs_admin.c) ---------------------------------------- */
+
+/* Serve STORE/admin.sock (live `tenantctl` commands; admin/admin.h) on a
+ * thread of its own.  Returns 0 or an errno. */
+int fs_admin_start(struct fs_ctx *c);
+/* Stop serving and remove the socket.  NULL-safe on c->admin. */
+void fs_admin_stop(struct fs_ctx *c);
 
 /* ---- open files and orphans (fs_inode.c) -------------------------------- */
 

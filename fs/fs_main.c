@@ -443,6 +443,7 @@ int main(int argc, char *argv[])
     bool mounted = false, signals = false;
     int ret = FS_EXIT_USAGE;
     store_err e;
+    int e2;
 
     memset(&cl, 0, sizeof(cl));
     if (fuse_opt_parse(&args, &opts, fs_opt_spec, fs_opt_proc) != 0)
@@ -496,6 +497,7 @@ int main(int argc, char *argv[])
     }
     clock_gettime(CLOCK_REALTIME, &ctx.mounted);
     se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &ctx);
+    ctx.se = se;
     if (se == NULL) {
         ret = FS_EXIT_USAGE;    /* libfuse said which option it refused */
         goto out;
@@ -538,6 +540,12 @@ int main(int argc, char *argv[])
         goto out;
     }
     mounted = true;
+    /* Live tenant administration: after the mount, so that a command it
+     * serves can tell the kernel to drop cached entries. */
+    if ((e2 = fs_admin_start(&ctx)) != 0) {
+        fs_fail("tenantfs: admin socket: %s", strerror(e2));
+        goto out;
+    }
     if (!cl.foreground) {
         fs_daemon_ready();
         syslog(LOG_INFO, "serving %s on %s", dir, cl.mountpoint);
@@ -547,6 +555,7 @@ int main(int argc, char *argv[])
     if (!cl.foreground)
         syslog(LOG_INFO, "stopped serving %s on %s", dir, cl.mountpoint);
 out:
+    fs_admin_stop(&ctx);
     if (mounted)
         fuse_session_unmount(se);
     if (signals)

@@ -196,10 +196,12 @@ void store_secret_free(char *pass, size_t len);
 struct store_tenant_info {
     uint64_t id;
     char name[STORE_NAME_MAX + 1];
-    uint32_t uid, gid, mode;     /* of the tenant's root folder (mode & 07777) */
+    uint32_t uid, gid, mode;     /* of the tenant's folder (mode & 07777);
+                                    kept in the registry, which is their one
+                                    source of truth */
     uint64_t created_sec;
-    uint64_t quota_bytes;        /* 0 = unlimited (quotas arrive with issue 4) */
-    uint64_t quota_records;
+    uint64_t quota_bytes;        /* 0 = unlimited */
+    uint64_t quota_records;      /* 0 = unlimited */
 };
 
 /* Is `name` acceptable as a tenant name?  Not empty, not "." or "..", no '/',
@@ -208,26 +210,78 @@ struct store_tenant_info {
  * Returns STORE_OK, STORE_EINVAL or STORE_ENAMETOOLONG. */
 store_err store_tenant_name_check(const char *name, size_t len);
 
-/* Add a tenant: a registry entry and a new database whose root folder has the
- * given owner and mode (mode & 07777).  Errors: STORE_EEXIST, STORE_EINVAL,
+/* Add a tenant: a registry entry (with the folder's owner, group and mode &
+ * 07777, no quota) and a new, empty database.  In the daemon the new tenant
+ * is served at once.  Errors: STORE_EEXIST, STORE_EINVAL,
  * STORE_ENAMETOOLONG, STORE_EIO. */
 store_err store_tenant_add(store *s, const char *name, uint32_t uid,
                            uint32_t gid, uint32_t mode, uint64_t *id_out) STORE_WUR;
 
-/* Remove a tenant and all its data.  Errors: STORE_ENOENT, STORE_EBUSY (the
- * tenant is open in this process), STORE_EIO. */
-store_err store_tenant_remove(store *s, const char *name) STORE_WUR;
+enum {
+    /* Remove only when the tenant's folder holds no entry (rmdir). */
+    STORE_TENANT_REMOVE_EMPTY = 1u << 0,
+};
+
+/* Remove a tenant and all its data.
+ *
+ * In a tool (not the daemon), refused with STORE_EBUSY while a daemon serves
+ * the store: the daemon does it (tenantctl asks it over its admin socket).
+ *
+ * In the daemon, the tenant may be open: its batch is checkpointed, then
+ * every later call on its store_tenant handle fails with STORE_ENOENT
+ * (handles stay valid memory until store_close()), it leaves the registry
+ * (durably) and its files are deleted.  Whether files of the tenant are
+ * still open is the caller's (fs/'s) business, checked before.
+ *
+ * Errors: STORE_ENOENT, STORE_ENOTEMPTY (with STORE_TENANT_REMOVE_EMPTY),
+ * STORE_EBUSY, STORE_EIO. */
+store_err store_tenant_remove(store *s, const char *name, unsigned flags) STORE_WUR;
 
 /* Find a tenant by name.  Errors: STORE_ENOENT. */
 store_err store_tenant_find(store *s, const char *name, size_t len,
                             struct store_tenant_info *info) STORE_WUR;
 
-/* Call `fn` for every tenant in id order, until it returns non-zero.  The
- * info's uid/gid/mode are read from the tenant's root inode.  A tenant whose
- * registry record or database is damaged or cannot be opened is logged and
- * left out; the others are still listed. */
+/* Call `fn` for every tenant in id order, until it returns non-zero.  A
+ * tenant whose registry record is damaged is logged and left out; the
+ * others are still listed. */
 typedef int (*store_tenant_fn)(const struct store_tenant_info *info, void *arg);
 store_err store_tenant_each(store *s, store_tenant_fn fn, void *arg) STORE_WUR;
+
+enum {
+    STORE_TENANT_SET_UID           = 1u << 0,
+    STORE_TENANT_SET_GID           = 1u << 1,
+    STORE_TENANT_SET_MODE          = 1u << 2,   /* mode & 07777 */
+    STORE_TENANT_SET_QUOTA_BYTES   = 1u << 3,
+    STORE_TENANT_SET_QUOTA_RECORDS = 1u << 4,
+};
+
+/* Change the owner, group, mode or quotas (fields of `in` chosen by `mask`)
+ * of tenant `id`: in the registry, durably, and in the open tenant's
+ * cached copy (store_tenant_info_get), so it applies to the next op.  A
+ * quota below the current use is accepted: ops that would add to the use
+ * then fail with STORE_EDQUOT, ops that free space still work.
+ * Errors: STORE_ENOENT, STORE_EINVAL (mode over 07777), STORE_EBUSY (a
+ * tool while a daemon serves the store), STORE_EIO. */
+store_err store_tenant_update(store *s, uint64_t id,
+                              const struct store_tenant_info *in,
+                              unsigned mask) STORE_WUR;
+
+/* The registry information of an open tenant, from memory (cheap enough for
+ * every operation): owner, group and mode of its folder, its quotas, name
+ * and id.  In the daemon it is current: every change goes through the
+ * daemon (store_tenant_update, store_tenant_add). */
+void store_tenant_info_get(store_tenant *t, struct store_tenant_info *info);
+
+/* What a tenant uses, as of the newest acknowledged op.  bytes: content
+ * held, summed over records as st_blocks counts it (holes count nothing;
+ * extended attributes and names are not counted); records: inodes other
+ * than the tenant's root folder (files, folders, symlinks, ...), including
+ * records unlinked while still open.  These are what quotas limit. */
+struct store_tenant_usage {
+    uint64_t bytes;
+    uint64_t records;
+};
+store_err store_tenant_usage(store_tenant *t, struct store_tenant_usage *u) STORE_WUR;
 
 /* Number of tenants. */
 store_err store_tenant_count(store *s, uint64_t *count) STORE_WUR;
@@ -256,7 +310,9 @@ struct store_attr {
                                     tenant root names itself); else 0 */
 };
 
-/* Read an inode's attributes.  Errors: STORE_ENOENT, STORE_EIO (damaged). */
+/* Read an inode's attributes.  The tenant's root folder takes its uid, gid
+ * and permission bits from the registry (store_tenant_info_get).
+ * Errors: STORE_ENOENT, STORE_EIO (damaged). */
 store_err store_getattr(store_tenant *t, uint64_t ino, struct store_attr *a) STORE_WUR;
 
 /* Look up `name` (len bytes, no '/', not "." or "..") in folder `parent`.
@@ -270,7 +326,8 @@ store_err store_lookup(store_tenant *t, uint64_t parent, const char *name,
  * refused with STORE_EPERM.  `mode` carries the type and permission bits.
  * The parent's mtime/ctime (and nlink for folders) are updated.
  * Errors: STORE_EEXIST, STORE_ENOENT (no parent), STORE_ENOTDIR,
- * STORE_ENAMETOOLONG, STORE_EINVAL, STORE_EPERM, STORE_ENOSPC, STORE_EIO. */
+ * STORE_ENAMETOOLONG, STORE_EINVAL, STORE_EPERM, STORE_ENOSPC,
+ * STORE_EDQUOT (the tenant's record quota is reached), STORE_EIO. */
 store_err store_mknod(store_tenant *t, uint64_t parent, const char *name,
                       size_t len, uint32_t mode, uint32_t uid, uint32_t gid,
                       const char *target, size_t tlen,
@@ -335,6 +392,8 @@ enum {
  * the type never changes).  ctime is set to now unless STORE_SET_CTIME gives
  * it.  Shrinking deletes the blocks beyond the new size and zeroes the tail
  * of the last one, so that a later extension reads zeros.  Result in *out.
+ * On the tenant's root folder, mode, uid and gid go to the registry
+ * (store_tenant_update) and the rest (times) to the database.
  * Errors: STORE_ENOENT, STORE_EISDIR (size of a folder), STORE_EFBIG,
  * STORE_EIO. */
 store_err store_setattr(store_tenant *t, uint64_t ino, const struct store_attr *in,
@@ -350,7 +409,9 @@ store_err store_read(store_tenant *t, uint64_t ino, uint64_t off, size_t size,
 /* Write `size` bytes at `off`, extending the file as needed (a gap becomes a
  * hole).  Updates size, mtime and ctime; *out gets the new attributes (may be
  * NULL).  Cost is proportional to the blocks touched.
- * Errors: STORE_ENOENT, STORE_EISDIR, STORE_EFBIG, STORE_ENOSPC, STORE_EIO. */
+ * Errors: STORE_ENOENT, STORE_EISDIR, STORE_EFBIG, STORE_ENOSPC,
+ * STORE_EDQUOT (the write would take the tenant's use past its byte quota;
+ * nothing is written), STORE_EIO. */
 store_err store_write(store_tenant *t, uint64_t ino, uint64_t off,
                       const void *buf, size_t size, struct store_attr *out) STORE_WUR;
 

@@ -486,7 +486,7 @@ static store_err store_daemon_probe(struct store *s, int *fd_out)
     return STORE_OK;
 }
 
-store_err store_tenant_remove(store *s, const char *name)
+store_err store_tenant_remove(store *s, const char *name, unsigned flags)
 {
     uint8_t hash[16], key[8];
     uint64_t id = 0;
@@ -497,6 +497,7 @@ store_err store_tenant_remove(store *s, const char *name)
     int probe_fd = -1;
     store_err err;
 
+    (void)flags;
     if (store_tenant_name_check(name, len) != STORE_OK)
         return STORE_ENOENT;
     if ((err = store_daemon_probe(s, &probe_fd)) != STORE_OK)
@@ -676,4 +677,25 @@ store_err store_tenant_count(store *s, uint64_t *count)
         *count = ms.ms_entries;
     mdb_txn_abort(txn);
     return err;
+}
+
+/* STUBS (being written) */
+store_err store_tenant_update(store *s, uint64_t id,
+                              const struct store_tenant_info *in, unsigned mask)
+{
+    (void)s; (void)id; (void)in; (void)mask;
+    return STORE_ENOTSUP;
+}
+
+void store_tenant_info_get(store_tenant *t, struct store_tenant_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->id = t->id;
+}
+
+store_err store_tenant_usage(store_tenant *t, struct store_tenant_usage *u)
+{
+    (void)t;
+    memset(u, 0, sizeof *u);
+    return STORE_OK;
 }

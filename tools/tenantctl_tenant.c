@@ -187,7 +187,7 @@ static int ctl_tenant_remove_run(int argc, char **argv)
         return rc;
     if ((rc = ctl_store_open(a.pos[0], a.passfile, &s)) != CTL_EXIT_OK)
         return rc;
-    e = store_tenant_remove(s, a.pos[1]);
+    e = store_tenant_remove(s, a.pos[1], 0);
     if (e == STORE_OK)
         e = store_sync(s);
     if (e != STORE_OK) {

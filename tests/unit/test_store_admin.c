@@ -314,8 +314,8 @@ TAP_TEST(tenant_lifecycle)
     struct each_log l1 = { .stop_after = 1 };
     CHECK(store_tenant_each(s, each_collect, &l1) == STORE_OK && l1.n == 1);
 
-    CHECK(store_tenant_remove(s, "acme") == STORE_OK);
-    CHECK(store_tenant_remove(s, "acme") == STORE_ENOENT);
+    CHECK(store_tenant_remove(s, "acme", 0) == STORE_OK);
+    CHECK(store_tenant_remove(s, "acme", 0) == STORE_ENOENT);
     CHECK(store_tenant_find(s, "acme", 4, &info) == STORE_ENOENT);
     CHECK(store_tenant_count(s, &n) == STORE_OK && n == 1);
     char *tp = store_tenant_path(t.store, id1);
@@ -345,14 +345,14 @@ TAP_TEST(tenant_remove_refused_while_served)
     REQUIRE(d);
     CHECK(store_tenant_add(d, "acme", 0, 0, 0755, NULL) == STORE_OK);
     /* Open in the daemon: refused. */
-    CHECK(store_tenant_remove(d, "acme") == STORE_EBUSY);
+    CHECK(store_tenant_remove(d, "acme", 0) == STORE_EBUSY);
     /* From a tool while a daemon holds the store: refused too. */
     store *tool = open_ok(t.store, 0);
     REQUIRE(tool);
     CHECK(store_tenant_add(tool, "beta", 0, 0, 0755, NULL) == STORE_OK);
-    CHECK(store_tenant_remove(tool, "beta") == STORE_EBUSY);
+    CHECK(store_tenant_remove(tool, "beta", 0) == STORE_EBUSY);
     store_close(d);
-    CHECK(store_tenant_remove(tool, "beta") == STORE_OK);
+    CHECK(store_tenant_remove(tool, "beta", 0) == STORE_OK);
     store_close(tool);
     tmp_remove(&t);
 }
@@ -462,7 +462,7 @@ TAP_TEST(no_plaintext_names_on_disk)
     REQUIRE(s);
     CHECK(store_tenant_add(s, "zebracorn-industries", 0, 0, 0755, NULL) == STORE_OK);
     CHECK(store_tenant_add(s, "quokkafarm", 0, 0, 0755, NULL) == STORE_OK);
-    CHECK(store_tenant_remove(s, "quokkafarm") == STORE_OK);
+    CHECK(store_tenant_remove(s, "quokkafarm", 0) == STORE_OK);
     CHECK(store_sync(s) == STORE_OK);
     store_close(s);
     CHECK(store_passwd(t.store, PASS, PASSLEN, "otherpassphrase", 15) == STORE_OK);

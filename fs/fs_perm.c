@@ -1,0 +1,2 @@
+/* fs_perm.c - the daemon's own permission checks.  STUB: to be written. */
+#include "fs.h"
