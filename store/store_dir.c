@@ -256,12 +256,13 @@ store_err store_unlink(store_tenant *t, uint64_t parent, const char *name,
 }
 
 /* Delete an empty folder's record and xattrs (its entry is the caller's). */
-static store_err store_dir_destroy(store_tenant *t, MDB_txn *txn, uint64_t ino)
+static store_err store_dir_destroy(store_tenant *t, MDB_txn *txn, uint64_t ino,
+                                   const struct store_inode *in)
 {
     store_err err = store_xattrs_delete_all(t, txn, ino);
 
     if (err == STORE_OK)
-        err = store_inode_del(t, txn, ino);
+        err = store_inode_del(t, txn, ino, in);
     return err;
 }
 
@@ -290,7 +291,7 @@ store_err store_rmdir_apply(store_tenant *t, MDB_txn *txn, struct store_op *op)
     if (err == STORE_OK)
         err = store_dirent_del(t, txn, op->parent, hit.cookie);
     if (err == STORE_OK)
-        err = store_dir_destroy(t, txn, hit.ino);
+        err = store_dir_destroy(t, txn, hit.ino, &in);
     if (err != STORE_OK)
         return err;
     pin.mtime = pin.ctime = op->now;
@@ -326,7 +327,7 @@ store_err store_release_apply(store_tenant *t, MDB_txn *txn, struct store_op *op
     if (err == STORE_OK)
         err = store_xattrs_delete_all(t, txn, op->ino);
     if (err == STORE_OK)
-        err = store_inode_del(t, txn, op->ino);
+        err = store_inode_del(t, txn, op->ino, &in);
     if (err == STORE_OK) {
         store_put_be64(kbuf, op->ino);
         rc = mdb_del(txn, t->orphans, &k, NULL);
@@ -390,7 +391,7 @@ static store_err store_rename_replace(store_tenant *t, MDB_txn *txn,
     store_err err = STORE_OK;
 
     if (op->dst.found && S_ISDIR(op->din.mode)) {
-        err = store_dir_destroy(t, txn, op->dst.ino);
+        err = store_dir_destroy(t, txn, op->dst.ino, &op->din);
         if (op->npin->nlink > 2)
             op->npin->nlink--;
     } else if (op->dst.found) {

@@ -18,6 +18,8 @@
  * The time an op takes effect is fixed here once (op->now), so the journal
  * carries it and a replay reproduces the same times.
  */
+#include <stdatomic.h>
+
 #include "store_ops.h"
 
 static bool store_exec_has_writer(const store_tenant *t)
@@ -30,6 +32,8 @@ store_err store_exec_write(store_tenant *t, struct store_op *op)
     MDB_txn *txn = NULL;
     store_err err;
 
+    if (atomic_load(&t->dead))
+        return STORE_ENOENT;
     if (op->now.tv_sec == 0 && op->now.tv_nsec == 0)
         store_now(&op->now);
     if (op->namelen > UINT32_MAX || op->newnamelen > UINT32_MAX
@@ -50,6 +54,8 @@ store_err store_exec_read(store_tenant *t, store_read_fn fn, void *arg)
     MDB_txn *txn = NULL;
     store_err err = STORE_OK;
 
+    if (atomic_load(&t->dead))
+        return STORE_ENOENT;
     if (store_exec_has_writer(t)
         && store_writer_submit_read(t->s, t, fn, arg, &err))
         return err;

@@ -549,6 +549,29 @@ store_err store_setattr(store_tenant *t, uint64_t ino, const struct store_attr *
     if (mask & STORE_SET_CTIME)
         op.attr.ctime = a->ctime;
     err = store_exec_write(t, &op);
+    if (err == STORE_OK && ino == STORE_ROOT_INO && t->s != NULL &&
+        t->info_set && (mask & (STORE_SET_MODE | STORE_SET_UID | STORE_SET_GID))) {
+        /* The tenant's folder: the root inode keeps a copy, the registry
+         * the truth (store_registry.c). */
+        struct store_tenant_info info = { 0 };
+        unsigned tmask = 0;
+
+        if (mask & STORE_SET_MODE) {
+            info.mode = a->mode & 07777;
+            tmask |= STORE_TENANT_SET_MODE;
+        }
+        if (mask & STORE_SET_UID) {
+            info.uid = a->uid;
+            tmask |= STORE_TENANT_SET_UID;
+        }
+        if (mask & STORE_SET_GID) {
+            info.gid = a->gid;
+            tmask |= STORE_TENANT_SET_GID;
+        }
+        err = store_tenant_update(t->s, t->id, &info, tmask);
+    }
+    if (err == STORE_OK && ino == STORE_ROOT_INO)
+        store_root_attr_overlay(t, &op.out);
     if (err == STORE_OK && out != NULL)
         *out = op.out;
     return err;

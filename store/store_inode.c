@@ -170,13 +170,16 @@ store_err store_inode_get(store_tenant *t, MDB_txn *txn, uint64_t ino,
         memset(out, 0, sizeof(*out));
         err = STORE_EIO;
     }
+    if (err == STORE_OK)
+        out->charged = store_inode_charge(out);
     seal_wipe(plain, sizeof(plain));
     return err;
 }
 
 store_err store_inode_put(store_tenant *t, MDB_txn *txn, uint64_t ino,
-                          const struct store_inode *in)
+                          struct store_inode *in)
 {
+    uint64_t charge = store_inode_charge(in);
     uint8_t kbuf[8], ad[INODE_AD_LEN], plain[INODE_PLAIN_LEN];
     uint8_t sealed[INODE_PLAIN_LEN + SEAL_OVERHEAD];
     MDB_val k = { sizeof(kbuf), kbuf }, v = { sizeof(sealed), sealed };
@@ -191,14 +194,21 @@ store_err store_inode_put(store_tenant *t, MDB_txn *txn, uint64_t ino,
         goto out;
     }
     rc = mdb_put(txn, t->inodes, &k, &v, 0);
-    if (rc != 0)
+    if (rc != 0) {
         err = store_from_mdb(rc);
+    } else {
+        /* The record's new charge replaces the one it was read with (two
+         * copies of one record must not both be stored). */
+        t->d_bytes += (int64_t)charge - (int64_t)in->charged;
+        in->charged = charge;
+    }
 out:
     seal_wipe(plain, sizeof(plain));
     return err;
 }
 
-store_err store_inode_del(store_tenant *t, MDB_txn *txn, uint64_t ino)
+store_err store_inode_del(store_tenant *t, MDB_txn *txn, uint64_t ino,
+                          const struct store_inode *in)
 {
     uint8_t kbuf[8];
     MDB_val k = { sizeof(kbuf), kbuf };
@@ -208,6 +218,10 @@ store_err store_inode_del(store_tenant *t, MDB_txn *txn, uint64_t ino)
     rc = mdb_del(txn, t->inodes, &k, NULL);
     if (rc == MDB_NOTFOUND)
         return STORE_ENOENT;
+    if (rc == 0) {
+        t->d_bytes -= (int64_t)in->charged;
+        t->d_records--;
+    }
     return store_from_mdb(rc);
 }
 
@@ -242,14 +256,37 @@ store_err store_ino_alloc(store_tenant *t, MDB_txn *txn, uint64_t *ino)
     rc = mdb_put(txn, t->meta, &k, &v, 0);
     if (rc != 0)
         return store_from_mdb(rc);
+    t->d_records++;
     *ino = next;
     return STORE_OK;
+}
+
+/* Bytes actually held: never more than the size, and at most nalloc whole
+ * blocks (holes hold nothing); folders hold none. */
+static uint64_t store_inode_held(const struct store_inode *in)
+{
+    uint64_t stored = in->nalloc;
+
+    if (S_ISDIR(in->mode))
+        return 0;
+    if (stored > UINT64_MAX / STORE_BLOCK_SIZE)
+        stored = UINT64_MAX;
+    else
+        stored *= STORE_BLOCK_SIZE;
+    return stored > in->size ? in->size : stored;
+}
+
+uint64_t store_inode_charge(const struct store_inode *in)
+{
+    uint64_t held = store_inode_held(in);
+
+    return (held / 512 + (held % 512 != 0)) * 512;
 }
 
 void store_inode_to_attr(uint64_t ino, const struct store_inode *in,
                          struct store_attr *a)
 {
-    uint64_t stored = in->nalloc;
+    uint64_t stored = store_inode_held(in);
 
     memset(a, 0, sizeof(*a));
     a->ino = ino;
@@ -259,14 +296,6 @@ void store_inode_to_attr(uint64_t ino, const struct store_inode *in,
     a->nlink = in->nlink;
     a->rdev = in->rdev;
     a->size = in->size;
-    /* bytes actually held: never more than the size, and at most nalloc
-     * whole blocks (holes hold nothing) */
-    if (stored > UINT64_MAX / STORE_BLOCK_SIZE)
-        stored = UINT64_MAX;
-    else
-        stored *= STORE_BLOCK_SIZE;
-    if (stored > in->size)
-        stored = in->size;
     a->blocks = stored / 512 + (stored % 512 != 0);
     if (S_ISDIR(in->mode)) {
         a->size = 4096;

@@ -72,6 +72,24 @@ struct store_tenant {
     uint64_t last_seq;         /* writer only: last entry applied to batch */
     MDB_txn *batch;
     _Atomic bool batch_open;
+
+    /* Usage accounting (store_usage.c): what the current write transaction
+     * changed so far, in charged bytes and records.  Touched only inside a
+     * write transaction on this env, of which there is one at a time
+     * (LMDB's writer lock; in the daemon also the writer's mutex). */
+    int64_t d_bytes, d_records;
+
+    /* The registry's record of this tenant (owner, group, mode, quotas),
+     * loaded when the tenant is opened and kept current by
+     * store_tenant_update(); under info_lock. */
+    pthread_mutex_t info_lock;
+    struct store_tenant_info info;
+    bool info_set;             /* attached to a store: info is meaningful */
+
+    /* Removed while the daemon serves the store: every call on the handle
+     * fails with STORE_ENOENT; the handle stays allocated (another thread
+     * may hold it) until store_close(). */
+    _Atomic bool dead;
 };
 
 struct store {
@@ -110,6 +128,15 @@ void store_log(int priority, const char *fmt, ...)
 static inline void store_put_be64(uint8_t *p, uint64_t v)
 {
     for (int i = 7; i >= 0; i--) { p[i] = (uint8_t)v; v >>= 8; }
+}
+static inline void store_put_be32(uint8_t *p, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--) { p[i] = (uint8_t)v; v >>= 8; }
+}
+static inline uint32_t store_get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+           (uint32_t)p[2] << 8 | p[3];
 }
 static inline uint64_t store_get_be64(const uint8_t *p)
 {
@@ -154,6 +181,8 @@ struct store_op {
     /* results, not journalled */
     struct store_attr out;
     uint64_t orphan;
+    bool replay;               /* applied by recovery: quotas not enforced
+                                  (the op was acknowledged once) */
 };
 /* Apply `op` to tenant `t` inside write transaction `txn` (the kind's
  * implementation in store_dir.c / store_file.c / store_xattr.c).  On error
@@ -216,6 +245,10 @@ void store_writer_recovered(struct store *s, uint64_t replayed,
 store_err store_writer_hold_tenant(struct store *s, uint64_t id);
 bool store_writer_held(struct store *s, uint64_t id);
 void store_writer_set_commit_ms(struct store *s, unsigned ms);
+/* Tenant `t` is being removed: from now on its ops fail (STORE_ENOENT);
+ * its open batch is checkpointed before this returns, so nothing writes to
+ * its env any more.  Any thread but the writer's. */
+void store_writer_retire(struct store *s, store_tenant *t);
 unsigned store_writer_commit_ms(struct store *s);
 /* The daemon's first open of a tenant (store_registry.c): durable commits
  * from now on, orphans of a crashed daemon purged, applied_seq loaded. */
@@ -294,6 +327,9 @@ store_err store_txn_commit(MDB_txn *txn);
 /* Finish a write transaction: commit when err is STORE_OK (returning the
  * commit's result), abort and return err otherwise. */
 store_err store_txn_end(MDB_txn *txn, store_err err);
+/* Set uid, gid and permission bits of the tenant's root folder's `a` from
+ * the registry's copy (t->info), when the tenant is attached to a store. */
+void store_root_attr_overlay(store_tenant *t, struct store_attr *a);
 /* The current time, for ctime/mtime/atime. */
 void store_now(struct timespec *ts);
 
@@ -307,6 +343,9 @@ struct store_inode {
     uint64_t parent;           /* folders only: the containing folder (for
                                   ".." and rename-into-subtree checks) */
     struct timespec atime, mtime, ctime;
+    /* Not stored: the bytes this record was charged when read (or last
+     * stored), so that storing it charges only the difference. */
+    uint64_t charged;
 };
 /* Read and open inode `ino`: STORE_ENOENT if absent, STORE_EIO (logged with
  * tenant and inode) if it fails authentication. */
@@ -314,12 +353,32 @@ store_err store_inode_get(store_tenant *t, MDB_txn *txn, uint64_t ino,
                           struct store_inode *out);
 /* Seal and store inode `ino`. */
 store_err store_inode_put(store_tenant *t, MDB_txn *txn, uint64_t ino,
+                          struct store_inode *in);
+/* Delete inode `ino`, whose record `in` was read in this transaction (its
+ * charge and one record leave the tenant's use). */
+store_err store_inode_del(store_tenant *t, MDB_txn *txn, uint64_t ino,
                           const struct store_inode *in);
-store_err store_inode_del(store_tenant *t, MDB_txn *txn, uint64_t ino);
-/* Allocate a new inode number (meta "next_ino", monotonic). */
+/* Allocate a new inode number (meta "next_ino", monotonic); counts one
+ * more record in the tenant's use. */
 store_err store_ino_alloc(store_tenant *t, MDB_txn *txn, uint64_t *ino);
 void store_inode_to_attr(uint64_t ino, const struct store_inode *in,
                          struct store_attr *a);
+/* The bytes a record is charged: what st_blocks counts, in bytes. */
+uint64_t store_inode_charge(const struct store_inode *in);
+
+/* ---- usage and quotas (store_usage.c) ---- */
+/* The tenant's use as stored in `txn` (meta "usage"; the current write
+ * transaction's pending deltas are not included).  A database from before
+ * usage was recorded has it computed by walking its inodes. */
+store_err store_usage_read(store_tenant *t, MDB_txn *txn,
+                           struct store_tenant_usage *u);
+/* Write the current transaction's deltas into meta "usage" and clear them.
+ * With `enforce`, an increase that takes the use past a quota of the
+ * tenant fails with STORE_EDQUOT instead (the caller aborts the txn). */
+store_err store_usage_flush(store_tenant *t, MDB_txn *txn, bool enforce);
+/* Compute the use by walking the inodes and store it (a database created
+ * before usage was recorded; called when such an env is opened writable). */
+store_err store_usage_init(store_tenant *t, MDB_txn *txn);
 
 /* ---- directory entries (store_dirent.c; layout there) ---- */
 /* Is `name` a valid entry name?  STORE_EINVAL (empty, '/', NUL, "." or

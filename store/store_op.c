@@ -266,9 +266,9 @@ store_err store_op_decode(const uint8_t *buf, size_t len, struct store_op *op)
 /* Applying                                                                */
 /* ---------------------------------------------------------------------- */
 
-store_err store_op_apply(store_tenant *t, MDB_txn *txn, struct store_op *op)
+static store_err store_op_dispatch(store_tenant *t, MDB_txn *txn,
+                                   struct store_op *op)
 {
-    op->orphan = 0;
     switch (op->kind) {
     case STORE_OP_MKNOD:       return store_mknod_apply(t, txn, op);
     case STORE_OP_LINK:        return store_link_apply(t, txn, op);
@@ -282,4 +282,22 @@ store_err store_op_apply(store_tenant *t, MDB_txn *txn, struct store_op *op)
     case STORE_OP_REMOVEXATTR: return store_removexattr_apply(t, txn, op);
     }
     return STORE_EINVAL;
+}
+
+/* The op, then its accounting in the same transaction: an op that would
+ * take the tenant past a quota fails whole (STORE_EDQUOT) and the caller
+ * aborts it (store_usage.c). */
+store_err store_op_apply(store_tenant *t, MDB_txn *txn, struct store_op *op)
+{
+    store_err err;
+
+    op->orphan = 0;
+    t->d_bytes = 0;
+    t->d_records = 0;
+    err = store_op_dispatch(t, txn, op);
+    if (err == STORE_OK)
+        err = store_usage_flush(t, txn, !op->replay);
+    t->d_bytes = 0;
+    t->d_records = 0;
+    return err;
 }

@@ -12,18 +12,27 @@
  * A tenant's data lives in its own env, STORE/tenants/<16 hex id>/, whose
  * root inode carries the tenant folder's owner, group and mode.
  *
- * Tenant record plaintext (version 1, integers big-endian), sealed with the
+ * Tenant record plaintext (version 2, integers big-endian), sealed with the
  * registry key and associated data "T" || id (8 bytes BE), so a record can
  * neither be changed nor moved to another id:
  *
  *   offset size  field
- *        0    1  record version = 1
+ *        0    1  record version = 2
  *        1    2  u16 name length n (1..255)
  *        3    n  name (no NUL)
  *      3+n    8  created, seconds since the epoch
  *     11+n    8  quota in bytes (0 = unlimited)
  *     19+n    8  quota in records (0 = unlimited)
- *     27+n       end
+ *     27+n    4  uid of the tenant's folder
+ *     31+n    4  gid
+ *     35+n    4  mode (permission bits, <= 07777)
+ *     39+n       end
+ *
+ * Version 1 records (27+n bytes) lack uid/gid/mode: those are then read
+ * from the tenant's root inode, and the next change rewrites the record as
+ * version 2.  The registry is the one source of truth for a tenant folder's
+ * owner, group, mode and quotas; an open tenant keeps a copy (t->info)
+ * that every change made here updates.
  *
  * A record that fails authentication is never used: the caller gets
  * STORE_EIO and the log names the tenant id (never its name).
@@ -35,6 +44,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +55,9 @@
 
 #include "store_internal.h"
 
-#define REC_VERSION   1u
-#define REC_FIXED     27u     /* record bytes besides the name */
+#define REC_VERSION   2u
+#define REC_FIXED_V1  27u     /* record bytes besides the name, version 1 */
+#define REC_FIXED     39u     /* ... version 2 */
 #define REC_MAX       (REC_FIXED + STORE_NAME_MAX)
 
 static const char reg_next_id_key[] = "next_id";
@@ -100,6 +111,9 @@ static store_err store_reg_record_put(struct store *s, MDB_txn *txn,
     store_put_be64(plain + 3 + n, info->created_sec);
     store_put_be64(plain + 11 + n, info->quota_bytes);
     store_put_be64(plain + 19 + n, info->quota_records);
+    store_put_be32(plain + 27 + n, info->uid);
+    store_put_be32(plain + 31 + n, info->gid);
+    store_put_be32(plain + 35 + n, info->mode & 07777);
     store_reg_ad(info->id, ad);
     if (seal_value(s->regkey, ad, sizeof ad, plain, plen, sealed) != 0) {
         err = STORE_EIO;
@@ -114,10 +128,12 @@ out:
     return err;
 }
 
-/* Read and open the record of tenant `id` into `info` (name, created,
- * quotas; uid/gid/mode are left alone). */
+/* Read and open the record of tenant `id` into `info`.  *owner_known is
+ * false for a version 1 record (uid/gid/mode then left zero: the caller
+ * reads them from the tenant's root inode). */
 static store_err store_reg_record_get(struct store *s, MDB_txn *txn, uint64_t id,
-                                      struct store_tenant_info *info)
+                                      struct store_tenant_info *info,
+                                      bool *owner_known)
 {
     uint8_t plain[REC_MAX], key[8], ad[9];
     MDB_val k = { sizeof key, key }, v;
@@ -129,14 +145,24 @@ static store_err store_reg_record_get(struct store *s, MDB_txn *txn, uint64_t id
     if (err != STORE_OK)
         return err;
     store_reg_ad(id, ad);
-    if (v.mv_size < REC_FIXED + 1 + SEAL_OVERHEAD ||
+    if (v.mv_size < REC_FIXED_V1 + 1 + SEAL_OVERHEAD ||
         v.mv_size > REC_MAX + SEAL_OVERHEAD ||
         seal_open(s->regkey, ad, sizeof ad, v.mv_data, v.mv_size, plain) != 0)
         goto damaged;
     n = ((size_t)plain[1] << 8) | plain[2];
-    if (plain[0] != REC_VERSION || n == 0 || n > STORE_NAME_MAX ||
-        REC_FIXED + n != v.mv_size - SEAL_OVERHEAD)
+    if ((plain[0] != 1 && plain[0] != REC_VERSION) || n == 0 ||
+        n > STORE_NAME_MAX ||
+        (plain[0] == 1 ? REC_FIXED_V1 : REC_FIXED) + n != v.mv_size - SEAL_OVERHEAD)
         goto damaged;
+    memset(info, 0, sizeof *info);
+    *owner_known = plain[0] == REC_VERSION;
+    if (*owner_known) {
+        info->uid = store_get_be32(plain + 27 + n);
+        info->gid = store_get_be32(plain + 31 + n);
+        info->mode = store_get_be32(plain + 35 + n);
+        if (info->mode > 07777)
+            goto damaged;
+    }
     info->id = id;
     memcpy(info->name, plain + 3, n);
     info->name[n] = '\0';
@@ -209,6 +235,7 @@ store_err store_tenant_get(store *s, uint64_t id, store_tenant **out)
     store_tenant *t = NULL;
     MDB_txn *txn = NULL;
     char *path = NULL;
+    bool owner_known = false;
     store_err err = STORE_OK;
 
     pthread_mutex_lock(&s->lock);
@@ -218,14 +245,18 @@ store_err store_tenant_get(store *s, uint64_t id, store_tenant **out)
         err = STORE_EIO;
         goto out;
     }
-    if ((*out = store_open_find(s, id, NULL)) != NULL)
+    if ((*out = store_open_find(s, id, NULL)) != NULL) {
+        if (atomic_load(&(*out)->dead)) {
+            *out = NULL;
+            err = STORE_ENOENT;        /* removed while we serve */
+        }
         goto out;
+    }
     /* The tenant must be in the registry and its record authentic. */
     if ((err = store_reg_txn(s, false, &txn)) != STORE_OK)
         goto out;
-    err = store_reg_record_get(s, txn, id, &info);
+    err = store_reg_record_get(s, txn, id, &info, &owner_known);
     mdb_txn_abort(txn);
-    seal_wipe(&info, sizeof info);
     if (err != STORE_OK)
         goto out;
     if (!(path = store_tenant_path(s->dir, id))) {
@@ -250,6 +281,20 @@ store_err store_tenant_get(store *s, uint64_t id, store_tenant **out)
         store_tenant_env_close(t);
         goto out;
     }
+    if (!owner_known) {
+        /* a version 1 record: the owner is the root inode's */
+        struct store_attr a;
+
+        if ((err = store_getattr(t, STORE_ROOT_INO, &a)) != STORE_OK) {
+            store_tenant_env_close(t);
+            goto out;
+        }
+        info.uid = a.uid;
+        info.gid = a.gid;
+        info.mode = a.mode & 07777;
+    }
+    t->info = info;
+    t->info_set = true;
     if ((err = store_open_add(s, t)) != STORE_OK) {
         store_tenant_env_close(t);
         goto out;
@@ -257,8 +302,17 @@ store_err store_tenant_get(store *s, uint64_t id, store_tenant **out)
     *out = t;
 out:
     pthread_mutex_unlock(&s->lock);
+    seal_wipe(&info, sizeof info);
     free(path);
     return err;
+}
+
+void store_tenant_info_get(store_tenant *t, struct store_tenant_info *info)
+{
+    pthread_mutex_lock(&t->info_lock);
+    *info = t->info;
+    pthread_mutex_unlock(&t->info_lock);
+    info->id = t->id;
 }
 
 /* Fill uid, gid and mode of `info` from the tenant's root folder.  A daemon
@@ -382,6 +436,9 @@ store_err store_tenant_add(store *s, const char *name, uint32_t uid,
     info.id = id;
     memcpy(info.name, name, len);
     info.created_sec = (uint64_t)time(NULL);
+    info.uid = uid;
+    info.gid = gid;
+    info.mode = mode & 07777;
     if ((err = store_reg_record_put(s, txn, &info)) != STORE_OK)
         goto out;
     store_put_be64(idbuf, id);
@@ -442,6 +499,8 @@ store_err store_tenant_add(store *s, const char *name, uint32_t uid,
      * MDB_NOSYNC on. */
     if (s->flags & STORE_OPEN_DAEMON)
         (void)mdb_env_set_flags(t->env, MDB_NOSYNC, 0);
+    t->info = info;
+    t->info_set = true;
     pthread_mutex_lock(&s->lock);
     if (!(s->flags & STORE_OPEN_DAEMON) || store_open_add(s, t) != STORE_OK)
         store_tenant_env_close(t);     /* reopened lazily when needed */
@@ -495,9 +554,9 @@ store_err store_tenant_remove(store *s, const char *name, unsigned flags)
     char *path = NULL;
     size_t len = name ? strlen(name) : 0, idx;
     int probe_fd = -1;
+    bool retired = false;
     store_err err;
 
-    (void)flags;
     if (store_tenant_name_check(name, len) != STORE_OK)
         return STORE_ENOENT;
     if ((err = store_daemon_probe(s, &probe_fd)) != STORE_OK)
@@ -511,20 +570,48 @@ store_err store_tenant_remove(store *s, const char *name, unsigned flags)
     if (err != STORE_OK)
         goto out;
 
-    /* A daemon's open tenant may have handles in use; a tool's is only
-     * cached here and can be closed. */
-    pthread_mutex_lock(&s->lock);
-    t = store_open_find(s, id, &idx);
-    if (t && s->lock_fd >= 0) {
+    if (s->lock_fd >= 0) {
+        /* The daemon: the tenant's ops stop and its batch is checkpointed;
+         * its handle stays in the table, dead, until store_close() (other
+         * threads may hold it).  A tenant that cannot be opened (damaged)
+         * can still be removed, but not as "empty". */
+        err = store_tenant_get(s, id, &t);
+        if (err == STORE_OK) {
+            store_writer_retire(s, t);
+            retired = true;
+        } else if (err != STORE_EIO || (flags & STORE_TENANT_REMOVE_EMPTY)) {
+            goto out;
+        }
+    } else if (flags & STORE_TENANT_REMOVE_EMPTY) {
+        if ((err = store_tenant_get(s, id, &t)) != STORE_OK)
+            goto out;
+    }
+    if (t && (flags & STORE_TENANT_REMOVE_EMPTY)) {
+        bool empty = false;
+
+        /* committed state is the newest: no batch is open any more */
+        err = store_txn_begin(t, false, &txn);
+        if (err == STORE_OK)
+            err = store_dir_is_empty(t, txn, STORE_ROOT_INO, &empty);
+        if (txn)
+            mdb_txn_abort(txn);
+        txn = NULL;
+        if (err == STORE_OK && !empty)
+            err = STORE_ENOTEMPTY;
+        if (err != STORE_OK)
+            goto out;
+    }
+    if (s->lock_fd < 0) {
+        /* a tool's open tenant is only cached here: close it */
+        pthread_mutex_lock(&s->lock);
+        t = store_open_find(s, id, &idx);
+        if (t) {
+            s->open[idx] = s->open[--s->nopen];
+            store_tenant_env_close(t);
+        }
+        t = NULL;
         pthread_mutex_unlock(&s->lock);
-        err = STORE_EBUSY;
-        goto out;
     }
-    if (t) {
-        s->open[idx] = s->open[--s->nopen];
-        store_tenant_env_close(t);
-    }
-    pthread_mutex_unlock(&s->lock);
 
     if ((err = store_reg_txn(s, true, &txn)) != STORE_OK)
         goto out;
@@ -535,6 +622,8 @@ store_err store_tenant_remove(store *s, const char *name, unsigned flags)
         goto out;
     err = store_from_mdb(mdb_txn_commit(txn));
     txn = NULL;
+    if (err == STORE_OK)
+        retired = false;       /* out of the registry: removed for good */
     if (err == STORE_OK)
         err = store_from_mdb(mdb_env_sync(s->reg_env, 1));
     if (err != STORE_OK)
@@ -550,9 +639,99 @@ store_err store_tenant_remove(store *s, const char *name, unsigned flags)
 out:
     if (txn)
         mdb_txn_abort(txn);
+    if (retired)
+        atomic_store(&t->dead, false);   /* not removed: it serves again */
     if (probe_fd >= 0)
         close(probe_fd);
     free(path);
+    return err;
+}
+
+#define TENANT_SET_ALL (STORE_TENANT_SET_UID | STORE_TENANT_SET_GID |       \
+                        STORE_TENANT_SET_MODE | STORE_TENANT_SET_QUOTA_BYTES | \
+                        STORE_TENANT_SET_QUOTA_RECORDS)
+
+/* Apply the fields of `in` chosen by `mask` to `info`. */
+static void store_tenant_info_apply(struct store_tenant_info *info,
+                                    const struct store_tenant_info *in,
+                                    unsigned mask)
+{
+    if (mask & STORE_TENANT_SET_UID)
+        info->uid = in->uid;
+    if (mask & STORE_TENANT_SET_GID)
+        info->gid = in->gid;
+    if (mask & STORE_TENANT_SET_MODE)
+        info->mode = in->mode & 07777;
+    if (mask & STORE_TENANT_SET_QUOTA_BYTES)
+        info->quota_bytes = in->quota_bytes;
+    if (mask & STORE_TENANT_SET_QUOTA_RECORDS)
+        info->quota_records = in->quota_records;
+}
+
+store_err store_tenant_update(store *s, uint64_t id,
+                              const struct store_tenant_info *in, unsigned mask)
+{
+    struct store_tenant_info info, root = { 0 };
+    store_tenant *t;
+    MDB_txn *txn = NULL;
+    bool owner_known = false, have_root = false;
+    int probe_fd = -1;
+    store_err err;
+
+    if ((mask & ~(unsigned)TENANT_SET_ALL) ||
+        ((mask & STORE_TENANT_SET_MODE) && in->mode > 07777))
+        return STORE_EINVAL;
+    /* While a daemon serves the store, it alone writes the registry. */
+    if ((err = store_daemon_probe(s, &probe_fd)) != STORE_OK)
+        return err;
+    for (;;) {
+        if ((err = store_reg_txn(s, true, &txn)) != STORE_OK)
+            goto out;
+        err = store_reg_record_get(s, txn, id, &info, &owner_known);
+        if (err != STORE_OK)
+            goto out;
+        if (owner_known || have_root)
+            break;
+        /* A version 1 record: the owner is on the root inode, read outside
+         * any registry transaction (s->lock order), then rewritten here
+         * as version 2. */
+        mdb_txn_abort(txn);
+        txn = NULL;
+        root.id = id;
+        if ((err = store_tenant_info_attrs(s, &root)) != STORE_OK)
+            goto out;
+        have_root = true;
+    }
+    if (!owner_known) {
+        info.uid = root.uid;
+        info.gid = root.gid;
+        info.mode = root.mode;
+    }
+    store_tenant_info_apply(&info, in, mask);
+    if ((err = store_reg_record_put(s, txn, &info)) != STORE_OK)
+        goto out;
+    err = store_from_mdb(mdb_txn_commit(txn));
+    txn = NULL;
+    if (err == STORE_OK)
+        err = store_from_mdb(mdb_env_sync(s->reg_env, 1));
+    if (err != STORE_OK)
+        goto out;
+    /* the open tenant's copy: the next op sees the change */
+    pthread_mutex_lock(&s->lock);
+    t = store_open_find(s, id, NULL);
+    if (t) {
+        pthread_mutex_lock(&t->info_lock);
+        t->info = info;
+        t->info_set = true;
+        pthread_mutex_unlock(&t->info_lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    if (probe_fd >= 0)
+        close(probe_fd);
+    seal_wipe(&info, sizeof info);
     return err;
 }
 
@@ -565,6 +744,7 @@ store_err store_tenant_find(store *s, const char *name, size_t len,
 {
     uint8_t hash[16];
     uint64_t id;
+    bool owner_known = false;
     MDB_txn *txn = NULL;
     store_err err;
 
@@ -575,12 +755,12 @@ store_err store_tenant_find(store *s, const char *name, size_t len,
         return err;
     err = store_reg_name_get(s, txn, hash, &id);
     if (err == STORE_OK)
-        err = store_reg_record_get(s, txn, id, info);
+        err = store_reg_record_get(s, txn, id, info, &owner_known);
     mdb_txn_abort(txn);
     if (err == STORE_OK && (strlen(info->name) != len ||
                             memcmp(info->name, name, len) != 0))
         err = STORE_ENOENT;    /* a 128-bit hash collision */
-    if (err == STORE_OK)
+    if (err == STORE_OK && !owner_known)
         err = store_tenant_info_attrs(s, info);
     return err;
 }
@@ -617,8 +797,12 @@ store_err store_tenant_each(store *s, store_tenant_fn fn, void *arg)
             infos = p;
             cap = nc;
         }
-        memset(&infos[n], 0, sizeof infos[n]);
-        err = store_reg_record_get(s, txn, store_get_be64(k.mv_data), &infos[n]);
+        bool owner_known = false;
+
+        err = store_reg_record_get(s, txn, store_get_be64(k.mv_data), &infos[n],
+                                   &owner_known);
+        if (err == STORE_OK && !owner_known)
+            infos[n].mode = UINT32_MAX;    /* read from the root inode below */
         if (err == STORE_EIO) {
             /* One damaged record (logged with its id) must not hide the
              * other tenants: it is left out of the listing. */
@@ -638,12 +822,14 @@ store_err store_tenant_each(store *s, store_tenant_fn fn, void *arg)
     mdb_txn_abort(txn);
     txn = NULL;
     for (size_t i = 0; i < n; i++) {
-        err = store_tenant_info_attrs(s, &infos[i]);
+        err = infos[i].mode == UINT32_MAX ? store_tenant_info_attrs(s, &infos[i])
+                                          : STORE_OK;
         if (err == STORE_ENOMEM)
             goto out;
         if (err != STORE_OK) {
-            /* A tenant whose database cannot be opened (damaged, missing,
-             * out of descriptors) is left out, never the ones after it. */
+            /* A tenant with a version 1 record whose database cannot be
+             * opened (damaged, missing, out of descriptors) is left out,
+             * never the ones after it. */
             store_log(LOG_ERR, "tenant %llu left out of the listing: %s",
                       (unsigned long long)infos[i].id, store_strerror(err));
             err = STORE_OK;
@@ -679,23 +865,3 @@ store_err store_tenant_count(store *s, uint64_t *count)
     return err;
 }
 
-/* STUBS (being written) */
-store_err store_tenant_update(store *s, uint64_t id,
-                              const struct store_tenant_info *in, unsigned mask)
-{
-    (void)s; (void)id; (void)in; (void)mask;
-    return STORE_ENOTSUP;
-}
-
-void store_tenant_info_get(store_tenant *t, struct store_tenant_info *info)
-{
-    memset(info, 0, sizeof *info);
-    info->id = t->id;
-}
-
-store_err store_tenant_usage(store_tenant *t, struct store_tenant_usage *u)
-{
-    (void)t;
-    memset(u, 0, sizeof *u);
-    return STORE_OK;
-}

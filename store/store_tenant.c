@@ -13,6 +13,9 @@
  *     "next_ino"  8 bytes big-endian, the next inode number to hand out
  *     "applied_seq" 8 bytes big-endian, the last journal entry this env
  *                 holds (written by the daemon's checkpoints; 0 if absent)
+ *     "usage"     16 bytes big-endian: bytes charged, records (see
+ *                 store_usage.c; computed at the first writable open of a
+ *                 database from before it existed)
  *
  * Keys: tenant key = KDF(master, tenant id, "tfs-tent"); from it the value
  * key KDF(tenant key, 1, "tfs-seal") and the name-hash key KDF(tenant key,
@@ -27,6 +30,7 @@
  * by the close.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,11 +137,29 @@ static store_err store_getattr_fn(store_tenant *t, MDB_txn *txn, void *arg)
     return err;
 }
 
+/* The tenant's folder: owner, group and mode are the registry's. */
+void store_root_attr_overlay(store_tenant *t, struct store_attr *a)
+{
+    if (!t->info_set)
+        return;
+    pthread_mutex_lock(&t->info_lock);
+    a->uid = t->info.uid;
+    a->gid = t->info.gid;
+    a->mode = (a->mode & S_IFMT) | (t->info.mode & 07777);
+    pthread_mutex_unlock(&t->info_lock);
+}
+
 store_err store_getattr(store_tenant *t, uint64_t ino, struct store_attr *a)
 {
     struct getattr_arg g = { ino, a };
+    store_err err;
 
-    return store_exec_read(t, store_getattr_fn, &g);
+    if (atomic_load(&t->dead))
+        return STORE_ENOENT;
+    err = store_exec_read(t, store_getattr_fn, &g);
+    if (err == STORE_OK && ino == STORE_ROOT_INO)
+        store_root_attr_overlay(t, a);
+    return err;
 }
 
 static store_err store_meta_put_u64(store_tenant *t, MDB_txn *txn,
@@ -255,7 +277,7 @@ static store_err store_orphan_purge(store_tenant *t, MDB_txn *txn, uint64_t ino)
         if (err == STORE_OK)
             err = store_xattrs_delete_all(t, txn, ino);
         if (err == STORE_OK)
-            err = store_inode_del(t, txn, ino);
+            err = store_inode_del(t, txn, ino, &in);
     } else if (err == STORE_ENOENT) {
         err = STORE_OK;   /* only the orphan key was left */
     }
@@ -339,7 +361,11 @@ store_err store_tenant_orphans_purge(store_tenant *t)
     err = store_from_mdb(mdb_txn_begin(t->env, NULL, 0, &txn));
     if (err != STORE_OK)
         return err;
+    t->d_bytes = t->d_records = 0;
     err = store_orphans_purge_all(t, txn);
+    if (err == STORE_OK)
+        err = store_usage_flush(t, txn, false);
+    t->d_bytes = t->d_records = 0;
     if (err == STORE_OK)
         return store_txn_commit(txn);
     mdb_txn_abort(txn);
@@ -420,6 +446,7 @@ store_err store_tenant_env_open(const char *path, uint64_t id,
         return STORE_ENOMEM;
     t->id = id;
     t->rdonly = rdonly;
+    pthread_mutex_init(&t->info_lock, NULL);
 
     err = store_tenant_keys_derive(t, master);
     if (err != STORE_OK)
@@ -449,6 +476,10 @@ store_err store_tenant_env_open(const char *path, uint64_t id,
         if (err != STORE_OK)
             goto out;
     }
+    /* A database from before usage was recorded gets it now (a new one
+     * starts at zero: its root folder is no record and holds nothing). */
+    if (!rdonly && (err = store_usage_init(t, txn)) != STORE_OK)
+        goto out;
     err = store_meta_get_u64(t, txn, "applied_seq", &t->applied_seq);
     if (err == STORE_ENOENT) {
         t->applied_seq = 0;
@@ -489,5 +520,7 @@ void store_tenant_env_close(store_tenant *t)
     }
     seal_key_free(t->key);
     seal_key_free(t->namekey);
+    pthread_mutex_destroy(&t->info_lock);
+    seal_wipe(&t->info, sizeof t->info);
     free(t);
 }

@@ -161,6 +161,8 @@ store_err store_writer_apply(struct store *s, store_tenant *t,
     size_t len;
     store_err err;
 
+    if (atomic_load(&t->dead))
+        return STORE_ENOENT;       /* removed (store_writer_retire) */
     for (size_t i = 0; i < w->nfailed; i++)
         if (w->failed[i] == t)
             return STORE_EIO;
@@ -168,6 +170,7 @@ store_err store_writer_apply(struct store *s, store_tenant *t,
         return err;
     if (op->now.tv_sec == 0 && op->now.tv_nsec == 0)
         store_now(&op->now);
+    op->replay = !append;
     err = store_from_mdb(mdb_txn_begin(t->env, t->batch, 0, &child));
     if (err != STORE_OK)
         return err;
@@ -336,6 +339,7 @@ static void *wr_main(void *arg)
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->requests && !w->stopping &&
+               !atomic_load(&w->ckpt_wanted) &&
                w->bytes_since < STORE_CHECKPOINT_BYTES) {
             if (w->nbatched == 0) {
                 pthread_cond_wait(&w->work, &w->mu);
@@ -520,6 +524,27 @@ store_err store_writer_sync(struct store *s)
         return STORE_OK;
     atomic_fetch_add(&w->fsyncs, 1);
     return store_journal_flush(w->j, store_journal_last(w->j));
+}
+
+void store_writer_retire(struct store *s, store_tenant *t)
+{
+    struct store_writer *w = s ? s->writer : NULL;
+
+    if (!w || !w->running) {
+        atomic_store(&t->dead, true);
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    /* Under mu: no op of t is in flight, and none starts after this. */
+    atomic_store(&t->dead, true);
+    /* Batches are the writer thread's to commit: ask for a checkpoint and
+     * wait until t's batch is gone (committed, or failed and logged). */
+    while (t->batch && !w->stopping) {
+        atomic_store(&w->ckpt_wanted, true);
+        pthread_cond_signal(&w->work);
+        pthread_cond_wait(&w->begun, &w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
 }
 
 store_journal *store_writer_journal(struct store *s)
