@@ -27,6 +27,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -538,7 +539,8 @@ store_err store_statfs(store *s, struct store_statfs *st)
     for (size_t i = 0; i < s->nopen; i++) {
         MDB_txn *txn;
         MDB_stat ms;
-        if (mdb_txn_begin(s->open[i]->env, NULL, MDB_RDONLY, &txn) != 0)
+        if (atomic_load(&s->open[i]->dead) ||
+            mdb_txn_begin(s->open[i]->env, NULL, MDB_RDONLY, &txn) != 0)
             continue;
         if (mdb_stat(txn, s->open[i]->inodes, &ms) == 0)
             used += ms.ms_entries;
