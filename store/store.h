@@ -213,7 +213,8 @@ store_err store_tenant_name_check(const char *name, size_t len);
 /* Add a tenant: a registry entry (with the folder's owner, group and mode &
  * 07777, no quota) and a new, empty database.  In the daemon the new tenant
  * is served at once.  Errors: STORE_EEXIST, STORE_EINVAL,
- * STORE_ENAMETOOLONG, STORE_EIO. */
+ * STORE_ENAMETOOLONG, STORE_EBUSY (a tool while a daemon serves the store:
+ * the daemon does it), STORE_EIO. */
 store_err store_tenant_add(store *s, const char *name, uint32_t uid,
                            uint32_t gid, uint32_t mode, uint64_t *id_out) STORE_WUR;
 

@@ -400,6 +400,33 @@ static store_err store_tenant_dir_remove(const char *path)
 /* Adding and removing                                                    */
 /* ===================================================================== */
 
+/* In a process other than the daemon, refuse to change the registry or
+ * delete a tenant's files while a daemon serves the store (it alone writes
+ * the registry then, and may have the env mapped): hold daemon.lock shared
+ * for the duration. */
+static store_err store_daemon_probe(struct store *s, int *fd_out)
+{
+    char *path = NULL;
+    int fd;
+
+    *fd_out = -1;
+    if (s->lock_fd >= 0)
+        return STORE_OK;       /* we are the daemon */
+    if (asprintf(&path, "%s/%s", s->dir, STORE_LOCK_NAME) < 0)
+        return STORE_ENOMEM;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    free(path);
+    if (fd < 0)
+        return errno == ENOENT ? STORE_OK : store_from_errno(errno);
+    if (flock(fd, LOCK_SH | LOCK_NB) != 0) {
+        store_err err = errno == EWOULDBLOCK ? STORE_EBUSY : store_from_errno(errno);
+        close(fd);
+        return err;
+    }
+    *fd_out = fd;
+    return STORE_OK;
+}
+
 store_err store_tenant_add(store *s, const char *name, uint32_t uid,
                            uint32_t gid, uint32_t mode, uint64_t *id_out)
 {
@@ -412,11 +439,15 @@ store_err store_tenant_add(store *s, const char *name, uint32_t uid,
     size_t len = name ? strlen(name) : 0;
     store_err err;
     MDB_val k, v;
+    int probe_fd = -1;
 
     if ((err = store_tenant_name_check(name, len)) != STORE_OK)
         return err;
-    if ((err = store_reg_txn(s, true, &txn)) != STORE_OK)
+    /* While a daemon serves the store, it alone writes the registry. */
+    if ((err = store_daemon_probe(s, &probe_fd)) != STORE_OK)
         return err;
+    if ((err = store_reg_txn(s, true, &txn)) != STORE_OK)
+        goto out;
     seal_name_hash128(s->regkey, name, len, hash);
     err = store_reg_name_get(s, txn, hash, &other);
     if (err == STORE_OK)
@@ -515,34 +546,11 @@ undo_dir:
 out:
     if (txn)
         mdb_txn_abort(txn);
+    if (probe_fd >= 0)
+        close(probe_fd);
     seal_wipe(&info, sizeof info);
     free(path);
     return err;
-}
-
-/* In a process other than the daemon, refuse to delete a tenant's files
- * while a daemon may have its env mapped: hold daemon.lock shared. */
-static store_err store_daemon_probe(struct store *s, int *fd_out)
-{
-    char *path = NULL;
-    int fd;
-
-    *fd_out = -1;
-    if (s->lock_fd >= 0)
-        return STORE_OK;       /* we are the daemon */
-    if (asprintf(&path, "%s/%s", s->dir, STORE_LOCK_NAME) < 0)
-        return STORE_ENOMEM;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    free(path);
-    if (fd < 0)
-        return errno == ENOENT ? STORE_OK : store_from_errno(errno);
-    if (flock(fd, LOCK_SH | LOCK_NB) != 0) {
-        store_err err = errno == EWOULDBLOCK ? STORE_EBUSY : store_from_errno(errno);
-        close(fd);
-        return err;
-    }
-    *fd_out = fd;
-    return STORE_OK;
 }
 
 store_err store_tenant_remove(store *s, const char *name, unsigned flags)

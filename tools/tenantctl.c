@@ -1,15 +1,18 @@
 /*
  * tenantctl.c - the administration tool of tenantfs: main(), the command
- * table, option parsing shared by every command, the usage texts, and the
- * helpers every command needs: reading a passphrase (from a passfile or the
- * terminal, asked twice when it is a new one), opening the store with it,
- * and printing one "tenantctl: STEP: REASON" line when a step fails.  The
+ * table, option parsing shared by every command, and the helpers every
+ * command needs: reading a passphrase (from a passfile or the terminal,
+ * asked twice when it is a new one), opening the store with it, and
+ * printing one "tenantctl: STEP: REASON" line when a step fails.  The usage
+ * texts are in tenantctl_usage.c.  The
  * `init` and `passwd` commands live here; the `tenant` commands live in
- * tenantctl_tenant.c, `stats` in tenantctl_stats.c.
+ * tenantctl_tenant.c and tenantctl_list.c (reaching a running daemon in
+ * tenantctl_live.c), `stats` in tenantctl_stats.c.
  *
- * tenantctl links store/ only (store.h); all storage logic stays there.  It
- * opens the store without STORE_OPEN_DAEMON, so it works while a daemon
- * serves the same store (LMDB serialises writers across processes).
+ * tenantctl links store/ and admin/ only; all storage logic stays in store/.
+ * It opens the store without STORE_OPEN_DAEMON.  While a daemon serves the
+ * store, the tenant commands are sent to that daemon over its admin socket
+ * instead (admin/admin.h): nothing but the daemon writes the registry then.
  *
  * Exit status (docs/cli.md): 0 success, 1 the operation failed (one line on
  * stderr), 2 usage error.  Passphrases are wiped with store_secret_free() as
@@ -33,123 +36,6 @@
 #endif
 
 #include "tenantctl.h"
-
-/* ===================================================================== */
-/* Usage texts                                                            */
-/* ===================================================================== */
-
-static const char ctl_usage_main[] =
-    "usage: tenantctl COMMAND [ARGS] [OPTIONS]\n"
-    "\n"
-    "Administer a tenantfs store: an encrypted folder of tenant databases.\n"
-    "\n"
-    "commands:\n"
-    "  init STORE [--passfile FILE]            create a new, empty store\n"
-    "  tenant add STORE NAME --owner USER[:GROUP] [--mode MODE] [--passfile FILE]\n"
-    "                                          add a tenant\n"
-    "  tenant list STORE [--passfile FILE]     list the tenants\n"
-    "  tenant remove STORE NAME [--passfile FILE]\n"
-    "                                          remove a tenant and all its data\n"
-    "  passwd STORE [--passfile OLDFILE] [--new-passfile NEWFILE]\n"
-    "                                          change the passphrase\n"
-    "  stats STORE [--json]                    show what the journal is doing\n"
-    "                                          (no passphrase; works while mounted)\n"
-    "\n"
-    "options:\n"
-    "  -h, --help       show this help, or a command's (tenantctl COMMAND --help)\n"
-    "  -V, --version    show the version\n"
-    "\n"
-    "The passphrase is the first line of the passfile (--keyfile is a synonym);\n"
-    "without one it is asked on the terminal.\n"
-    "Exit status: 0 success, 1 failure, 2 usage error.\n";
-
-static const struct ctl_usage {
-    const char *cmd;
-    const char *text;
-} ctl_usages[] = {
-    { "stats",
-      "usage: tenantctl stats STORE [--json]\n"
-      "\n"
-      "Show what the journal of STORE is doing: whether a tenantfs daemon\n"
-      "serves it (its pid), the appended, flushed and applied positions, the\n"
-      "depth (entries and bytes not yet in the databases), segments, flushes\n"
-      "and how many entries each made durable (group commit), fsyncs,\n"
-      "checkpoints, and what the last recovery replayed and discarded.  Needs\n"
-      "no passphrase and works while the store is mounted.\n"
-      "\n"
-      "  --json       one JSON object instead of lines\n"
-      "  -h, --help   show this help\n" },
-    { "init",
-      "usage: tenantctl init STORE [--passfile FILE]\n"
-      "\n"
-      "Create a new, empty, encrypted store in folder STORE (created if\n"
-      "missing; an existing folder must be empty).  Without --passfile, the\n"
-      "new passphrase is asked twice on the terminal.\n"
-      "\n"
-      "  --passfile FILE, --keyfile FILE   the passphrase is FILE's first line\n"
-      "  -h, --help                        show this help\n" },
-    { "passwd",
-      "usage: tenantctl passwd STORE [--passfile OLDFILE] [--new-passfile NEWFILE]\n"
-      "\n"
-      "Change the store's passphrase.  Only the master key is rewrapped; no\n"
-      "data is re-encrypted.  Passphrases not given by file are asked on the\n"
-      "terminal, the new one twice.\n"
-      "\n"
-      "  --passfile FILE, --keyfile FILE          the current passphrase\n"
-      "  --new-passfile FILE, --new-keyfile FILE  the new passphrase\n"
-      "  -h, --help                               show this help\n" },
-    { "tenant",
-      "usage: tenantctl tenant add STORE NAME --owner USER[:GROUP] [--mode MODE]\n"
-      "                        [--passfile FILE]\n"
-      "       tenantctl tenant list STORE [--passfile FILE]\n"
-      "       tenantctl tenant remove STORE NAME [--passfile FILE]\n"
-      "\n"
-      "Add, list or remove the tenants of a store.  Each tenant is a top-level\n"
-      "folder of the mounted filesystem.  See tenantctl tenant SUBCOMMAND --help.\n" },
-    { "tenant add",
-      "usage: tenantctl tenant add STORE NAME --owner USER[:GROUP] [--mode MODE]\n"
-      "                        [--passfile FILE]\n"
-      "\n"
-      "Add tenant NAME, an empty folder owned by USER and GROUP (names or\n"
-      "numbers; GROUP defaults to USER's primary group) with permissions MODE\n"
-      "(octal, at most 07777, default 0750).\n"
-      "\n"
-      "  --owner USER[:GROUP]              owner of the tenant's folder\n"
-      "  --mode MODE                       its permissions (default 0750)\n"
-      "  --passfile FILE, --keyfile FILE   the passphrase is FILE's first line\n"
-      "  -h, --help                        show this help\n" },
-    { "tenant list",
-      "usage: tenantctl tenant list STORE [--passfile FILE]\n"
-      "\n"
-      "List the tenants: a header line, then one line per tenant with its\n"
-      "name, id, owner, group and mode.\n"
-      "\n"
-      "  --passfile FILE, --keyfile FILE   the passphrase is FILE's first line\n"
-      "  -h, --help                        show this help\n" },
-    { "tenant remove",
-      "usage: tenantctl tenant remove STORE NAME [--passfile FILE]\n"
-      "\n"
-      "Remove tenant NAME and all its records.  This cannot be undone (except\n"
-      "from a snapshot).\n"
-      "\n"
-      "  --passfile FILE, --keyfile FILE   the passphrase is FILE's first line\n"
-      "  -h, --help                        show this help\n" },
-};
-
-/* Print the usage of `cmd` ("init", "tenant add", ...; NULL for the whole
- * tool) to `f`. */
-void ctl_usage_print(FILE *f, const char *cmd)
-{
-    if (cmd) {
-        for (size_t i = 0; i < sizeof ctl_usages / sizeof ctl_usages[0]; i++) {
-            if (strcmp(ctl_usages[i].cmd, cmd) == 0) {
-                fputs(ctl_usages[i].text, f);
-                return;
-            }
-        }
-    }
-    fputs(ctl_usage_main, f);
-}
 
 /* ===================================================================== */
 /* Messages                                                               */
@@ -195,7 +81,7 @@ static void ctl_log_write(int priority, const char *msg)
 /* ===================================================================== */
 
 enum { CTL_LOPT_PASSFILE = 256, CTL_LOPT_NEWPASSFILE, CTL_LOPT_OWNER,
-       CTL_LOPT_MODE };
+       CTL_LOPT_MODE, CTL_LOPT_BYTES, CTL_LOPT_RECORDS, CTL_LOPT_JSON };
 
 static const struct option ctl_options[] = {
     { "help",         no_argument,       NULL, 'h' },
@@ -205,6 +91,9 @@ static const struct option ctl_options[] = {
     { "new-keyfile",  required_argument, NULL, CTL_LOPT_NEWPASSFILE },
     { "owner",        required_argument, NULL, CTL_LOPT_OWNER },
     { "mode",         required_argument, NULL, CTL_LOPT_MODE },
+    { "bytes",        required_argument, NULL, CTL_LOPT_BYTES },
+    { "records",      required_argument, NULL, CTL_LOPT_RECORDS },
+    { "json",         no_argument,       NULL, CTL_LOPT_JSON },
     { NULL, 0, NULL, 0 },
 };
 
@@ -261,6 +150,21 @@ int ctl_args_parse(const char *cmd, int argc, char **argv, unsigned opts,
             if (!(opts & CTL_OPT_MODE))
                 goto unknown;
             a->mode = optarg;
+            break;
+        case CTL_LOPT_BYTES:
+            if (!(opts & CTL_OPT_BYTES))
+                goto unknown;
+            a->bytes = optarg;
+            break;
+        case CTL_LOPT_RECORDS:
+            if (!(opts & CTL_OPT_RECORDS))
+                goto unknown;
+            a->records = optarg;
+            break;
+        case CTL_LOPT_JSON:
+            if (!(opts & CTL_OPT_JSON))
+                goto unknown;
+            a->json = true;
             break;
         case ':':
             return ctl_usage_fail(cmd, "option '%s' needs an argument",
@@ -385,6 +289,18 @@ int ctl_store_open(const char *dir, const char *passfile, store **out)
         return rc;
     e = store_open(dir, pass, len, 0, out);
     store_secret_free(pass, len);
+    if (e == STORE_EBUSY) {
+        pid_t pid = store_busy_pid(dir);
+
+        if (pid > 0)
+            ctl_err_print("opening %s: served by tenantfs (pid %ld), which does "
+                          "not answer on its admin socket", dir, (long)pid);
+        else
+            ctl_err_print("opening %s: served by a tenantfs daemon, which does "
+                          "not answer on its admin socket", dir);
+        *out = NULL;
+        return CTL_EXIT_FAIL;
+    }
     if (e != STORE_OK) {
         ctl_err_print("opening %s: %s", dir, store_strerror(e));
         *out = NULL;

@@ -20,10 +20,14 @@ enum {
     CTL_OPT_NEWPASSFILE = 1u << 1,   /* --new-passfile / --new-keyfile */
     CTL_OPT_OWNER       = 1u << 2,   /* --owner USER[:GROUP] */
     CTL_OPT_MODE        = 1u << 3,   /* --mode MODE */
+    CTL_OPT_BYTES       = 1u << 4,   /* --bytes N[K|M|G|T] */
+    CTL_OPT_RECORDS     = 1u << 5,   /* --records N */
+    CTL_OPT_JSON        = 1u << 6,   /* --json */
 };
 
 struct ctl_args {
-    const char *passfile, *newpassfile, *owner, *mode;
+    const char *passfile, *newpassfile, *owner, *mode, *bytes, *records;
+    bool json;
     char *pos[4];                    /* positional arguments, in order */
     int npos;
 };
@@ -37,7 +41,34 @@ int ctl_args_parse(const char *cmd, int argc, char **argv, unsigned opts,
 int ctl_secret_get(const char *passfile, const char *prompt, bool confirm,
                    char **pass, size_t *len);
 int ctl_store_open(const char *dir, const char *passfile, store **out);
-int ctl_tenant_main(int argc, char **argv);
 int ctl_stats_main(int argc, char **argv);     /* tenantctl_stats.c */
+
+/* ---- tenant commands (tenantctl_tenant.c, tenantctl_list.c) ---------- */
+
+int ctl_tenant_main(int argc, char **argv);
+int ctl_tenant_list_run(int argc, char **argv);
+
+/* Is `name` acceptable as a tenant name?  An exit status; on failure one
+ * line says why. */
+int ctl_tenant_name_check(const char *cmd, const char *name);
+
+/* ---- reaching a running daemon (tenantctl_live.c) --------------------- */
+
+/* Send `verb` with its arguments to the daemon serving `dir`, if one does
+ * (admin/admin.h); data lines of the reply go to `fn`.  Returns CTL_GO when
+ * no daemon serves the store (the caller opens it itself), else the exit
+ * status: 0 done, 1 failed (one line printed: the daemon's refusal, said
+ * about tenant `name` when it concerns it, or why it could not be
+ * reached; when `fn` stopped the reading by returning non-zero, nothing
+ * is printed: the caller says why). */
+typedef int (*ctl_row_fn)(int n, char **fields, void *arg);
+int ctl_live_call(const char *cmd, const char *dir, const char *name,
+                  const char *verb, int nargs, const char *const *args,
+                  ctl_row_fn fn, void *arg);
+
+/* Print the one line for store error `e` of command `cmd` on tenant `name`
+ * (may be NULL) of store `dir`; returns CTL_EXIT_FAIL. */
+int ctl_tenant_store_fail(const char *cmd, const char *dir, const char *name,
+                          store_err e);
 
 #endif

@@ -376,6 +376,7 @@ TAP_TEST(tenant_remove_while_served)
     /* The name is free again, under a new id. */
     CHECK(store_tenant_add(d, "acme", 0, 0, 0755, &id) == STORE_OK && id == 2);
     CHECK(store_tenant_remove(d, "acme", STORE_TENANT_REMOVE_EMPTY) == STORE_OK);
+    CHECK(store_tenant_add(tool, "beta", 0, 0, 0755, NULL) == STORE_EBUSY);
     store_close(d);
     CHECK(store_tenant_add(tool, "beta", 0, 0, 0755, NULL) == STORE_OK);
     CHECK(store_tenant_remove(tool, "beta", 0) == STORE_OK);
