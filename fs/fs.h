@@ -14,6 +14,11 @@
  * tracked (forget is a no-op); only open files are counted (struct fs_open),
  * so that a record unlinked while open keeps its data until the last close.
  *
+ * Permissions: the kernel checks them (default_permissions) and the daemon
+ * checks again with the caller's credentials (fs_perm.c): every op naming a
+ * tenant inode passes the tenant gate (search permission on the tenant's
+ * folder, from the registry), then the op's own check.  uid 0 passes all.
+ *
  * Lock order: fs_ctx.open_lock is a leaf lock; no store call is made while it
  * is held.
  */
@@ -36,13 +41,21 @@ struct fs_open;                 /* one open (tenant, inode); fs_inode.c */
 
 struct fs_admin;                /* the admin socket server; fs_admin.c */
 
+/* A tenant being removed while mounted (fs_tenant_remove): new opens of its
+ * inodes fail with ENOENT meanwhile.  Lives on the remover's stack. */
+struct fs_removing {
+    struct fs_removing *next;
+    uint64_t tid;
+};
+
 struct fs_ctx {
     store *store;               /* set before mounting; then read-only */
     struct fuse_session *se;    /* for cache invalidations (notify_*) */
     struct fs_admin *admin;     /* NULL when not serving the admin socket */
     struct timespec mounted;    /* times of the mount root */
-    pthread_mutex_t open_lock;  /* protects open_tab */
+    pthread_mutex_t open_lock;  /* protects open_tab and removing */
     struct fs_open **open_tab;  /* hash buckets, FS_OPEN_BUCKETS of them */
+    struct fs_removing *removing;   /* tenants being removed */
 };
 
 static inline struct fs_ctx *fs_ctx_of(fuse_req_t req)
@@ -84,26 +97,48 @@ void fs_attr_to_stat(uint64_t tid, const struct store_attr *a, struct stat *st);
 void fs_attr_to_entry(uint64_t tid, const struct store_attr *a,
                       struct fuse_entry_param *e);
 
-/* Attributes of the mount root: 0755 root:root, nlink 2 + tenants. */
+/* Attributes of the mount root: 0755 root:root, nlink 1 (a folder whose
+ * subfolders are not counted: the number of tenants is nobody's business,
+ * and 1 tells tools such as find(1) not to rely on it). */
 int fs_root_stat(struct fs_ctx *c, struct stat *st);
 
-/* Entry of tenant `name` at the mount root.  Returns 0 or an errno. */
-int fs_root_lookup(struct fs_ctx *c, const char *name,
+struct fs_cred;
+
+/* Entry of tenant `name` at the mount root, as seen by the caller `cr`: a
+ * tenant whose folder the caller may not search is absent (ENOENT).
+ * Returns 0 or an errno. */
+int fs_root_lookup(struct fs_ctx *c, struct fs_cred *cr, const char *name,
                    struct fuse_entry_param *e);
 
+/* Entry of the folder of tenant `id` (no permission check).  Its
+ * entry_timeout is 0 unless "other" may search it: the kernel's dentry
+ * cache is shared by all users (see fs_inode.c).  Returns 0 or an errno. */
+int fs_root_entry(struct fs_ctx *c, uint64_t id, struct fuse_entry_param *e);
+
 /* ---- tenants as a whole (fs_tenant.c) ------------------------------------ */
+
+/* Add tenant `name` while mounted (mkdir at the mount root by root): owned
+ * by uid:gid with mode & 07777.  Fills *e with its folder's entry.
+ * Returns 0 or an errno (EEXIST, EINVAL, ENAMETOOLONG, EIO, ...). */
+int fs_tenant_add(struct fs_ctx *c, const char *name, uint32_t uid,
+                  uint32_t gid, uint32_t mode, struct fuse_entry_param *e);
 
 /* Remove tenant `name` while mounted (rmdir at the mount root by root, or
  * `tenantctl tenant remove` through the admin socket): refused with EBUSY
  * while any file of the tenant is open (and no new open of it succeeds
  * while the removal runs), ENOTEMPTY when `only_empty` and the tenant's
- * folder has entries; then store_tenant_remove() and the kernel forgets the
- * name.  Returns 0 or an errno (ENOENT, EBUSY, ENOTEMPTY, EIO, ...). */
+ * folder has entries; then store_tenant_remove().  It does not tell the
+ * kernel: inside an rmdir the kernel forgets the name itself (and holds the
+ * mount root's lock, so a notification from there would deadlock); any
+ * other caller calls fs_tenant_changed() afterwards.
+ * Returns 0 or an errno (ENOENT, EBUSY, ENOTEMPTY, EIO, ...). */
 int fs_tenant_remove(struct fs_ctx *c, const char *name, bool only_empty);
 
 /* Tenant `id` (called `name`) changed owner, group or mode, was added or
  * was removed: drop what the kernel caches about its folder (attributes
- * and the entry at the mount root) so the change applies at once. */
+ * and the entry at the mount root) so the change applies at once.  Must
+ * not be called from a FUSE request handler (the kernel may hold the locks
+ * the notification needs): the admin socket's thread calls it. */
 void fs_tenant_changed(struct fs_ctx *c, uint64_t id, const char *name);
 
 /* ---- the admin socket (fs_admin.c) ---------------------------------------- */
@@ -119,7 +154,8 @@ void fs_admin_stop(struct fs_ctx *c);
 int fs_open_ctx_init(struct fs_ctx *c);
 void fs_open_ctx_free(struct fs_ctx *c);
 
-/* Count one more open handle of `ino`.  Returns 0 or ENOMEM. */
+/* Count one more open handle of `ino`.  Returns 0, ENOMEM, or ENOENT while
+ * its tenant is being removed. */
 int fs_open_get(struct fs_ctx *c, fuse_ino_t ino);
 
 /* Count one more open handle of tenant inode `ino` (local `local` of `t`)
@@ -131,12 +167,110 @@ int fs_open_get(struct fs_ctx *c, fuse_ino_t ino);
 int fs_open_register(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino,
                      uint64_t local);
 
+/* Start removing tenant `tid`: EBUSY when a file of it is open or it is
+ * already being removed; else `mark` (the caller's storage) is linked in
+ * and fs_open_get()/fs_open_register() fail with ENOENT for the tenant's
+ * inodes until fs_open_tenant_unmark(mark).  Returns 0 or EBUSY. */
+int fs_open_tenant_mark(struct fs_ctx *c, uint64_t tid,
+                        struct fs_removing *mark);
+void fs_open_tenant_unmark(struct fs_ctx *c, struct fs_removing *mark);
+
 /* Drop one open handle; at the last one of an orphaned inode, delete it. */
 void fs_open_put(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino);
 
 /* The store made `local` an orphan: delete it now if nothing has it open,
  * else at the last release.  Does nothing for local 0. */
 void fs_orphan_note(struct fs_ctx *c, store_tenant *t, uint64_t local);
+
+/* ---- the caller and permission checks (fs_perm.c) ----------------------- */
+
+#define FS_CRED_GROUPS 64       /* supplementary groups kept per request */
+
+/* The caller of one request.  Its supplementary groups are read (from
+ * /proc, slow) only when a decision depends on them, at most once. */
+struct fs_cred {
+    fuse_req_t req;
+    uid_t uid;
+    gid_t gid;
+    int ngroups;                /* -1: not read yet; may exceed the array */
+    gid_t groups[FS_CRED_GROUPS];
+};
+
+/* Bits of `want`, as in the mode's rwx triplets. */
+enum { FS_MAY_EXEC = 1, FS_MAY_WRITE = 2, FS_MAY_READ = 4 };
+
+void fs_cred_init(struct fs_cred *cr, fuse_req_t req);
+
+static inline bool fs_cred_is_root(const struct fs_cred *cr)
+{
+    return cr->uid == 0;
+}
+
+/* May the caller have `want` on an object of uid:gid and mode?  Owner bits
+ * for the owner, group bits for members, other bits for the rest; uid 0
+ * may do anything.  Returns 0 or EACCES. */
+int fs_perm_mode(struct fs_cred *cr, uint32_t uid, uint32_t gid,
+                 uint32_t mode, unsigned want);
+int fs_perm_attr(struct fs_cred *cr, const struct store_attr *a,
+                 unsigned want);
+
+/* May the caller search (enter) this tenant's folder?  Also: may the caller
+ * see its name at the mount root. */
+bool fs_perm_tenant_visible(struct fs_cred *cr,
+                            const struct store_tenant_info *info);
+
+/* The tenant gate: search permission on t's folder, from the registry's
+ * copy in memory.  Returns 0 or EACCES; free for uid 0. */
+int fs_perm_tenant(struct fs_cred *cr, store_tenant *t);
+
+/* fs_ino_resolve() followed by the tenant gate.  Returns 0 or an errno
+ * (EPERM for the mount root, as fs_ino_resolve). */
+int fs_perm_resolve(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t ino,
+                    store_tenant **t, uint64_t *local);
+
+/* `want` on folder `dir` of t (one store_getattr, none for uid 0).
+ * Returns 0, EACCES, ENOTDIR or a store errno. */
+int fs_perm_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
+                unsigned want);
+
+/* The sticky-bit rule: in a folder with S_ISVTX only the folder's owner,
+ * the victim's owner or root removes or renames the victim.  0 or EPERM. */
+int fs_perm_sticky(struct fs_cred *cr, const struct store_attr *dir,
+                   const struct store_attr *victim);
+
+/* May the caller remove `name` from folder `dir` (unlink, rmdir, the source
+ * of a rename): w+x on the folder, then the sticky rule; with `dir_moves`
+ * (a rename to another folder) also w on the victim when it is a folder.
+ * Returns 0, EACCES, EPERM or a store errno. */
+int fs_perm_remove(struct fs_cred *cr, store_tenant *t, uint64_t dir,
+                   const char *name, bool dir_moves);
+
+/* rename(dir/name -> newdir/newname): fs_perm_remove on the source (and on
+ * the target with `exchange`), w+x on newdir, the sticky rule on a target
+ * that gets replaced.  Returns 0, EACCES, EPERM or a store errno. */
+int fs_perm_rename(struct fs_cred *cr, store_tenant *t, uint64_t dir,
+                   const char *name, uint64_t newdir, const char *newname,
+                   bool exchange);
+
+/* open(2) flags against a's mode: r for O_RDONLY, w for O_WRONLY, r+w for
+ * O_RDWR, w for O_TRUNC.  Returns 0 or EACCES. */
+int fs_perm_open(struct fs_cred *cr, const struct store_attr *a, int flags);
+
+/* A setattr of `to_set` (FUSE_SET_ATTR_*) from `attr` on an object whose
+ * attributes are `cur`; `has_fh` when it came through an open handle.
+ * mode: owner (or a writer only clearing setuid/setgid, as the kernel does
+ * on write); uid: nobody but root; gid: the owner, to one of its groups;
+ * size: w, or a handle; times: see fs_perm.c.  May clear S_ISGID in
+ * attr->st_mode as chmod(2) does.  Returns 0, EPERM or EACCES. */
+int fs_perm_setattr(struct fs_cred *cr, const struct store_attr *cur,
+                    struct stat *attr, int to_set, bool has_fh);
+
+/* Extended attribute `name` of `local`: r (get) or w (set, remove) on
+ * "user." names, the namespace the store keeps; other names are left to
+ * the store, as the kernel leaves security.* and system.* to filesystems.
+ * Returns 0, EACCES, EPERM, ENODATA or a store errno. */
+int fs_perm_xattr(struct fs_cred *cr, store_tenant *t, uint64_t local,
+                  const char *name, unsigned want);
 
 /* ---- errors (fs_errno.c) ------------------------------------------------ */
 

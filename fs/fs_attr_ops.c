@@ -9,7 +9,14 @@
  * is one transaction.  *_NOW times are taken from the daemon's clock; with
  * the writeback cache the kernel also sends mtime/ctime it computed itself.
  * Only "user." extended attributes are stored; the store decides what other
- * namespaces give.
+ * namespaces give.  Each op first passes the daemon's permission checks
+ * (fs_perm.c).
+ *
+ * statfs on a tenant reports that tenant's quota and use: with a byte
+ * quota, the size is the quota and the free space what is left of it; with
+ * a record quota, the inode count is the quota.  Without a quota, and on
+ * the mount root, the figures are the store's (the host filesystem's space,
+ * records across open tenants).  Blocks are always 4096 bytes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -27,16 +34,21 @@ void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct fs_ctx *c = fs_ctx_of(req);
     struct store_attr a;
+    struct fs_cred cr;
     struct stat st;
     store_tenant *t;
     uint64_t local;
     int err;
 
-    (void)fi;
+    fs_cred_init(&cr, req);
     if (fs_ino_is_root(ino)) {
         err = fs_root_stat(c, &st);
     } else {
-        err = fs_ino_resolve(c, ino, &t, &local);
+        /* fstat() of an open descriptor keeps working: no tenant gate. */
+        if (fi != NULL)
+            err = fs_ino_resolve(c, ino, &t, &local);
+        else
+            err = fs_perm_resolve(c, &cr, ino, &t, &local);
         if (err == 0)
             err = fs_errno(store_getattr(t, local, &a));
         if (err == 0)
@@ -98,19 +110,34 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
                    int to_set, struct fuse_file_info *fi)
 {
     struct store_attr in, out;
+    struct fs_cred cr;
     struct stat st;
     store_tenant *t;
     uint64_t local;
     unsigned mask;
     int err;
 
-    (void)fi;                   /* ftruncate: the inode is all we need */
-    err = fs_ino_resolve(fs_ctx_of(req), ino, &t, &local);
+    /* With a handle (ftruncate, the kernel's own times after writes) the
+     * inode is all we need, and an open descriptor keeps working: the
+     * tenant gate only applies to changes of owner, group or mode. */
+    fs_cred_init(&cr, req);
+    if (fi != NULL && !(to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
+                                  FUSE_SET_ATTR_GID)))
+        err = fs_ino_resolve(fs_ctx_of(req), ino, &t, &local);
+    else
+        err = fs_perm_resolve(fs_ctx_of(req), &cr, ino, &t, &local);
     if (err != 0)
         goto out;
     if ((to_set & FUSE_SET_ATTR_SIZE) && attr->st_size < 0) {
         err = EINVAL;
         goto out;
+    }
+    if (!fs_cred_is_root(&cr)) {
+        err = fs_errno(store_getattr(t, local, &out));
+        if (err == 0)
+            err = fs_perm_setattr(&cr, &out, attr, to_set, fi != NULL);
+        if (err != 0)
+            goto out;
     }
     mask = fs_setattr_mask(attr, to_set, &in);
     if (mask == 0)
@@ -126,29 +153,87 @@ out:
     fuse_reply_attr(req, &st, FS_TIMEOUT);
 }
 
-void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
+#define FS_STATFS_BSIZE 4096u
+
+/* `n` units of `from` bytes in FS_STATFS_BSIZE units, rounded down. */
+static fsblkcnt_t fs_statfs_scale(uint64_t n, uint64_t from)
 {
-    struct store_statfs sf;
-    struct statvfs sv;
+    if (from == 0 || from == FS_STATFS_BSIZE)
+        return (fsblkcnt_t)n;
+    if (from > FS_STATFS_BSIZE && from % FS_STATFS_BSIZE == 0)
+        return (fsblkcnt_t)(n * (from / FS_STATFS_BSIZE));
+    return (fsblkcnt_t)((unsigned __int128)n * from / FS_STATFS_BSIZE);
+}
+
+/* Replace the store's figures by tenant t's quota and use where it has
+ * quotas. */
+static int fs_statfs_tenant(store_tenant *t, struct statvfs *sv)
+{
+    struct store_tenant_info info;
+    struct store_tenant_usage u;
     store_err e;
 
-    (void)ino;
-    e = store_statfs(fs_ctx_of(req)->store, &sf);
-    if (e != STORE_OK) {
-        fs_reply_store_err(req, e);
+    store_tenant_info_get(t, &info);
+    if (info.quota_bytes == 0 && info.quota_records == 0)
+        return 0;
+    e = store_tenant_usage(t, &u);
+    if (e != STORE_OK)
+        return fs_errno(e);
+    if (info.quota_bytes != 0) {
+        uint64_t used = u.bytes < info.quota_bytes ? u.bytes
+                                                   : info.quota_bytes;
+
+        sv->f_blocks = info.quota_bytes / FS_STATFS_BSIZE;
+        sv->f_bfree = (info.quota_bytes - used) / FS_STATFS_BSIZE;
+        sv->f_bavail = sv->f_bfree;
+    }
+    if (info.quota_records != 0) {
+        uint64_t used = u.records < info.quota_records ? u.records
+                                                       : info.quota_records;
+
+        sv->f_files = info.quota_records;
+        sv->f_ffree = info.quota_records - used;
+        sv->f_favail = sv->f_ffree;
+    }
+    return 0;
+}
+
+void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+    struct fs_ctx *c = fs_ctx_of(req);
+    struct store_statfs sf;
+    struct statvfs sv;
+    struct fs_cred cr;
+    store_tenant *t = NULL;
+    uint64_t local;
+    int err = 0;
+
+    if (!fs_ino_is_root(ino)) {
+        fs_cred_init(&cr, req);
+        err = fs_perm_resolve(c, &cr, ino, &t, &local);
+    }
+    if (err == 0)
+        err = fs_errno(store_statfs(c->store, &sf));
+    if (err != 0) {
+        fuse_reply_err(req, err);
         return;
     }
     memset(&sv, 0, sizeof(sv));
-    sv.f_bsize = sf.bsize;
-    sv.f_frsize = sf.bsize;
-    sv.f_blocks = sf.blocks;
-    sv.f_bfree = sf.bfree;
-    sv.f_bavail = sf.bavail;
+    sv.f_bsize = FS_STATFS_BSIZE;
+    sv.f_frsize = FS_STATFS_BSIZE;
+    sv.f_blocks = fs_statfs_scale(sf.blocks, sf.bsize);
+    sv.f_bfree = fs_statfs_scale(sf.bfree, sf.bsize);
+    sv.f_bavail = fs_statfs_scale(sf.bavail, sf.bsize);
     sv.f_files = sf.files;
     sv.f_ffree = sf.ffree;
     sv.f_favail = sf.ffree;
     sv.f_namemax = sf.namemax;
-    fuse_reply_statfs(req, &sv);
+    if (t != NULL)
+        err = fs_statfs_tenant(t, &sv);
+    if (err != 0)
+        fuse_reply_err(req, err);
+    else
+        fuse_reply_statfs(req, &sv);
 }
 
 /* ===================================================================== */
@@ -158,11 +243,13 @@ void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
                     const char *value, size_t size, int flags)
 {
+    struct fs_cred cr;
     store_tenant *t;
     uint64_t local;
     int sflags = 0;
     int err;
 
+    fs_cred_init(&cr, req);
     if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) {
         err = EINVAL;
         goto out;
@@ -171,9 +258,11 @@ void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
         sflags |= STORE_XATTR_CREATE;
     if (flags & XATTR_REPLACE)
         sflags |= STORE_XATTR_REPLACE;
-    err = fs_ino_resolve(fs_ctx_of(req), ino, &t, &local);
+    err = fs_perm_resolve(fs_ctx_of(req), &cr, ino, &t, &local);
     if (err == EPERM)
         err = EOPNOTSUPP;       /* the mount root stores nothing */
+    if (err == 0)
+        err = fs_perm_xattr(&cr, t, local, name, FS_MAY_WRITE);
     if (err == 0)
         err = fs_errno(store_setxattr(t, local, name, value, size, sflags));
 out:
@@ -183,15 +272,19 @@ out:
 void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
                     size_t size)
 {
+    struct fs_cred cr;
     store_tenant *t;
     uint64_t local;
     size_t len = 0;
     char *buf = NULL;
     int err;
 
-    err = fs_ino_resolve(fs_ctx_of(req), ino, &t, &local);
+    fs_cred_init(&cr, req);
+    err = fs_perm_resolve(fs_ctx_of(req), &cr, ino, &t, &local);
     if (err == EPERM)
         err = ENODATA;
+    if (err == 0)
+        err = fs_perm_xattr(&cr, t, local, name, FS_MAY_READ);
     if (err != 0)
         goto out;
     if (size == 0) {
@@ -216,13 +309,17 @@ out:
 
 void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+    struct fs_cred cr;
     store_tenant *t;
     uint64_t local;
     size_t len = 0;
     char *buf = NULL;
     int err;
 
-    err = fs_ino_resolve(fs_ctx_of(req), ino, &t, &local);
+    /* Only the tenant gate: like the kernel, no read permission is needed
+     * to list the names (ls -l lists them on every file it shows). */
+    fs_cred_init(&cr, req);
+    err = fs_perm_resolve(fs_ctx_of(req), &cr, ino, &t, &local);
     if (err == EPERM) {
         err = 0;                /* the mount root: an empty list */
         size = 0;
@@ -252,12 +349,17 @@ out:
 
 void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
+    struct fs_cred cr;
     store_tenant *t;
     uint64_t local;
-    int err = fs_ino_resolve(fs_ctx_of(req), ino, &t, &local);
+    int err;
 
+    fs_cred_init(&cr, req);
+    err = fs_perm_resolve(fs_ctx_of(req), &cr, ino, &t, &local);
     if (err == EPERM)
         err = ENODATA;
+    if (err == 0)
+        err = fs_perm_xattr(&cr, t, local, name, FS_MAY_WRITE);
     if (err == 0)
         err = fs_errno(store_removexattr(t, local, name));
     fuse_reply_err(req, err);

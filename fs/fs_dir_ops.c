@@ -3,11 +3,15 @@
  * removing nodes, rename, link, readlink and folder listings.
  *
  * The mount root is handled here explicitly: its entries are the tenants
- * (store_tenant_each), names starting with '.' are reserved (ENOENT), and
- * nothing is created, removed or renamed there through the filesystem
- * (EPERM; tenants are managed by tenantctl).  Below the root every call is
- * one store call on the tenant the inode number names; two inodes of
- * different tenants never meet in one call (EXDEV).
+ * (store_tenant_each) the caller may search (the others are absent), names
+ * starting with '.' are reserved (ENOENT).  Only root adds or removes
+ * tenants through the filesystem: mkdir of a name at the mount root adds a
+ * tenant owned by the caller with the mkdir mode, rmdir removes an empty
+ * one (fs_tenant.c); for anyone else both are EACCES.  Nothing else is
+ * created, removed, renamed or linked there (EPERM).  Below the root every
+ * call is the daemon's permission check (fs_perm.c) and one store call on
+ * the tenant the inode number names; two inodes of different tenants never
+ * meet in one call (EXDEV).
  *
  * Listing offsets: 1 and 2 are "." and ".."; after that the offset of an
  * entry is the store's cookie (at least 3), and a listing resumes after it.
@@ -29,15 +33,19 @@ void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     struct fs_ctx *c = fs_ctx_of(req);
     struct fuse_entry_param e;
     struct store_attr a;
+    struct fs_cred cr;
     store_tenant *t;
     uint64_t local;
     int err;
 
+    fs_cred_init(&cr, req);
     if (fs_ino_is_root(parent)) {
-        err = fs_root_lookup(c, name, &e);
+        err = fs_root_lookup(c, &cr, name, &e);
         goto out;
     }
-    err = fs_ino_resolve(c, parent, &t, &local);
+    err = fs_perm_resolve(c, &cr, parent, &t, &local);
+    if (err == 0)
+        err = fs_perm_dir(&cr, t, local, FS_MAY_EXEC);
     if (err == 0)
         err = fs_errno(store_lookup(t, local, name, strlen(name), &a));
     if (err == 0) {
@@ -60,11 +68,11 @@ int fs_node_make(fuse_req_t req, fuse_ino_t parent, const char *name,
                  mode_t mode, const char *target, struct fuse_entry_param *e)
 {
     struct fs_ctx *c = fs_ctx_of(req);
-    const struct fuse_ctx *who = fuse_req_ctx(req);
     struct store_attr pa, a;
+    struct fs_cred cr;
     store_tenant *t;
     uint64_t local;
-    uint32_t gid = who->gid;
+    uint32_t gid;
     size_t tlen = target != NULL ? strlen(target) : 0;
     int err;
 
@@ -72,7 +80,9 @@ int fs_node_make(fuse_req_t req, fuse_ino_t parent, const char *name,
         return EPERM;
     if (S_ISCHR(mode) || S_ISBLK(mode))
         return EPERM;           /* docs/semantics.md: no device nodes */
-    err = fs_ino_resolve(c, parent, &t, &local);
+    fs_cred_init(&cr, req);
+    gid = cr.gid;
+    err = fs_perm_resolve(c, &cr, parent, &t, &local);
     if (err != 0)
         return err;
     err = fs_errno(store_getattr(t, local, &pa));
@@ -80,12 +90,15 @@ int fs_node_make(fuse_req_t req, fuse_ino_t parent, const char *name,
         return err;
     if (!S_ISDIR(pa.mode))
         return ENOTDIR;
+    err = fs_perm_attr(&cr, &pa, FS_MAY_WRITE | FS_MAY_EXEC);
+    if (err != 0)
+        return err;
     if (pa.mode & S_ISGID) {
         gid = pa.gid;           /* BSD group semantics under a setgid folder */
         if (S_ISDIR(mode))
             mode |= S_ISGID;
     }
-    err = fs_errno(store_mknod(t, local, name, strlen(name), mode, who->uid,
+    err = fs_errno(store_mknod(t, local, name, strlen(name), mode, cr.uid,
                                gid, target, tlen, &a));
     if (err != 0)
         return err;
@@ -114,10 +127,32 @@ void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
     fs_node_reply(req, parent, name, mode, NULL);
 }
 
+/* mkdir at the mount root: root adds a tenant, owned by the caller. */
+static void fs_root_mkdir(fuse_req_t req, const char *name, mode_t mode)
+{
+    struct fuse_entry_param e;
+    struct fs_cred cr;
+    int err;
+
+    fs_cred_init(&cr, req);
+    if (!fs_cred_is_root(&cr))
+        err = EACCES;
+    else
+        err = fs_tenant_add(fs_ctx_of(req), name, cr.uid, cr.gid,
+                            mode & 07777, &e);
+    if (err != 0)
+        fuse_reply_err(req, err);
+    else
+        fuse_reply_entry(req, &e);
+}
+
 void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
                  mode_t mode)
 {
-    fs_node_reply(req, parent, name, S_IFDIR | (mode & 07777), NULL);
+    if (fs_ino_is_root(parent))
+        fs_root_mkdir(req, name, mode);
+    else
+        fs_node_reply(req, parent, name, S_IFDIR | (mode & 07777), NULL);
 }
 
 void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
@@ -133,11 +168,14 @@ void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 void fs_op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
     char buf[STORE_SYMLINK_MAX + 1];
+    struct fs_cred cr;
     store_tenant *t;
     uint64_t local;
     size_t len = 0;
-    int err = fs_ino_resolve(fs_ctx_of(req), ino, &t, &local);
+    int err;
 
+    fs_cred_init(&cr, req);
+    err = fs_perm_resolve(fs_ctx_of(req), &cr, ino, &t, &local);
     if (err == EPERM)
         err = EINVAL;           /* the mount root is no symlink */
     if (err == 0)
@@ -157,10 +195,15 @@ void fs_op_readlink(fuse_req_t req, fuse_ino_t ino)
 void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     struct fs_ctx *c = fs_ctx_of(req);
+    struct fs_cred cr;
     store_tenant *t;
     uint64_t local, orphan = 0;
-    int err = fs_ino_resolve(c, parent, &t, &local);
+    int err;
 
+    fs_cred_init(&cr, req);
+    err = fs_perm_resolve(c, &cr, parent, &t, &local);
+    if (err == 0)
+        err = fs_perm_remove(&cr, t, local, name, false);
     if (err == 0)
         err = fs_errno(store_unlink(t, local, name, strlen(name), &orphan));
     if (err == 0)
@@ -170,10 +213,25 @@ void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+    struct fs_ctx *c = fs_ctx_of(req);
+    struct fs_cred cr;
     store_tenant *t;
     uint64_t local;
-    int err = fs_ino_resolve(fs_ctx_of(req), parent, &t, &local);
+    int err;
 
+    fs_cred_init(&cr, req);
+    if (fs_ino_is_root(parent)) {
+        /* Root removes an empty tenant; the kernel forgets the name. */
+        if (!fs_cred_is_root(&cr))
+            err = EACCES;
+        else
+            err = fs_tenant_remove(c, name, true);
+        fuse_reply_err(req, err);
+        return;
+    }
+    err = fs_perm_resolve(c, &cr, parent, &t, &local);
+    if (err == 0)
+        err = fs_perm_remove(&cr, t, local, name, false);
     if (err == 0)
         err = fs_errno(store_rmdir(t, local, name, strlen(name)));
     fuse_reply_err(req, err);
@@ -183,11 +241,13 @@ void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
                   fuse_ino_t newparent, const char *newname, unsigned flags)
 {
     struct fs_ctx *c = fs_ctx_of(req);
+    struct fs_cred cr;
     store_tenant *t, *nt;
     uint64_t local, newlocal, orphan = 0;
     unsigned sflags = 0;
     int err = 0;
 
+    fs_cred_init(&cr, req);
     if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
         err = EINVAL;           /* RENAME_WHITEOUT and anything newer */
     else if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
@@ -202,9 +262,12 @@ void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
         sflags |= STORE_RENAME_NOREPLACE;
     if (flags & RENAME_EXCHANGE)
         sflags |= STORE_RENAME_EXCHANGE;
-    err = fs_ino_resolve(c, parent, &t, &local);
+    err = fs_perm_resolve(c, &cr, parent, &t, &local);
     if (err == 0)
         err = fs_ino_resolve(c, newparent, &nt, &newlocal);
+    if (err == 0)
+        err = fs_perm_rename(&cr, t, local, name, newlocal, newname,
+                             (flags & RENAME_EXCHANGE) != 0);
     if (err == 0)
         err = fs_errno(store_rename(t, local, name, strlen(name), newlocal,
                                     newname, strlen(newname), sflags,
@@ -221,10 +284,12 @@ void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
     struct fs_ctx *c = fs_ctx_of(req);
     struct fuse_entry_param e;
     struct store_attr a;
+    struct fs_cred cr;
     store_tenant *t, *nt;
     uint64_t local, newlocal;
     int err;
 
+    fs_cred_init(&cr, req);
     if (fs_ino_is_root(ino) || fs_ino_is_root(newparent)) {
         err = EPERM;
         goto out;
@@ -233,9 +298,11 @@ void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
         err = EXDEV;
         goto out;
     }
-    err = fs_ino_resolve(c, ino, &t, &local);
+    err = fs_perm_resolve(c, &cr, ino, &t, &local);
     if (err == 0)
         err = fs_ino_resolve(c, newparent, &nt, &newlocal);
+    if (err == 0)
+        err = fs_perm_dir(&cr, t, newlocal, FS_MAY_WRITE | FS_MAY_EXEC);
     if (err == 0)
         err = fs_errno(store_link(t, local, newlocal, newname,
                                   strlen(newname), &a));
@@ -261,9 +328,12 @@ struct fs_dirbuf {
     uint64_t tid;               /* tenant of the listed folder, 0 at root */
 };
 
-/* Add one entry whose next offset is `next`.  Returns non-zero when full. */
+/* Add one entry whose next offset is `next`; with `counted`, readdirplus
+ * hands the kernel an entry it caches for `entry_timeout` seconds.
+ * Returns non-zero when full. */
 static int fs_dirbuf_add(struct fs_dirbuf *d, const char *name,
-                         const struct stat *st, bool counted, off_t next)
+                         const struct stat *st, bool counted,
+                         double entry_timeout, off_t next)
 {
     size_t n;
 
@@ -275,7 +345,7 @@ static int fs_dirbuf_add(struct fs_dirbuf *d, const char *name,
         if (counted) {
             e.ino = st->st_ino;
             e.attr_timeout = FS_TIMEOUT;
-            e.entry_timeout = FS_TIMEOUT;
+            e.entry_timeout = entry_timeout;
         }
         n = fuse_add_direntry_plus(d->req, d->buf + d->used,
                                    d->size - d->used, name, &e, next);
@@ -308,13 +378,15 @@ static int fs_dirbuf_store_fn(const char *name, size_t len,
         st.st_ino = fs_ino_make(d->tid, a->ino);
         st.st_mode = a->mode & S_IFMT;
     }
-    return fs_dirbuf_add(d, nm, &st, true, (off_t)cookie);
+    return fs_dirbuf_add(d, nm, &st, true, FS_TIMEOUT, (off_t)cookie);
 }
 
-/* Root listing: a tenant's offset is its id + 2. */
+/* Root listing: a tenant's offset is its id + 2.  Tenants the caller may
+ * not search are left out (their offsets are simply skipped). */
 struct fs_rootlist {
     struct fs_dirbuf *d;
     struct fs_ctx *c;
+    struct fs_cred *cr;
     off_t after;
 };
 
@@ -325,18 +397,19 @@ static int fs_dirbuf_tenant_fn(const struct store_tenant_info *info, void *arg)
     struct stat st;
     off_t off = (off_t)(info->id + 2);
 
-    if (off <= r->after)
+    if (off <= r->after || !fs_perm_tenant_visible(r->cr, info))
         return 0;
     if (r->d->plus) {
-        if (fs_root_lookup(r->c, info->name, &e) != 0)
+        if (fs_root_entry(r->c, info->id, &e) != 0)
             return 0;           /* vanished or unreadable: skip it */
         st = e.attr;
     } else {
+        memset(&e, 0, sizeof(e));
         memset(&st, 0, sizeof(st));
         st.st_ino = fs_ino_make(info->id, STORE_ROOT_INO);
         st.st_mode = S_IFDIR;
     }
-    return fs_dirbuf_add(r->d, info->name, &st, true, off);
+    return fs_dirbuf_add(r->d, info->name, &st, true, e.entry_timeout, off);
 }
 
 static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
@@ -344,18 +417,20 @@ static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
 {
     struct fs_ctx *c = fs_ctx_of(req);
     struct fs_dirbuf d = { .req = req, .size = size, .plus = plus };
+    struct fs_cred cr;
     struct stat st;
     store_tenant *t = NULL;
     uint64_t local = 0;
     int err = 0;
 
+    fs_cred_init(&cr, req);
     d.buf = malloc(size > 0 ? size : 1);
     if (d.buf == NULL) {
         err = ENOMEM;
         goto out;
     }
     if (!fs_ino_is_root(ino)) {
-        err = fs_ino_resolve(c, ino, &t, &local);
+        err = fs_perm_resolve(c, &cr, ino, &t, &local);
         if (err != 0)
             goto out;
         d.tid = store_tenant_id(t);
@@ -364,7 +439,7 @@ static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
     st.st_mode = S_IFDIR;
     if (off < 1) {
         st.st_ino = ino;
-        if (fs_dirbuf_add(&d, ".", &st, false, 1))
+        if (fs_dirbuf_add(&d, ".", &st, false, 0, 1))
             goto out;
         off = 1;
     }
@@ -379,12 +454,12 @@ static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
                 goto out;
             st.st_ino = fs_ino_make(d.tid, a.parent);
         }
-        if (fs_dirbuf_add(&d, "..", &st, false, 2))
+        if (fs_dirbuf_add(&d, "..", &st, false, 0, 2))
             goto out;
         off = 2;
     }
     if (t == NULL) {
-        struct fs_rootlist r = { .d = &d, .c = c, .after = off };
+        struct fs_rootlist r = { .d = &d, .c = c, .cr = &cr, .after = off };
 
         err = fs_errno(store_tenant_each(c->store, fs_dirbuf_tenant_fn, &r));
     } else {
@@ -403,16 +478,20 @@ out:
 void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct store_attr a;
+    struct fs_cred cr;
     store_tenant *t;
     uint64_t local;
     int err = 0;
 
+    fs_cred_init(&cr, req);
     if (!fs_ino_is_root(ino)) {
-        err = fs_ino_resolve(fs_ctx_of(req), ino, &t, &local);
+        err = fs_perm_resolve(fs_ctx_of(req), &cr, ino, &t, &local);
         if (err == 0)
             err = fs_errno(store_getattr(t, local, &a));
         if (err == 0 && !S_ISDIR(a.mode))
             err = ENOTDIR;
+        if (err == 0)
+            err = fs_perm_attr(&cr, &a, FS_MAY_READ);
     }
     if (err != 0) {
         fuse_reply_err(req, err);
@@ -447,6 +526,7 @@ void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
 void fs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
                     struct fuse_file_info *fi)
 {
+    struct fs_cred cr;
     store_tenant *t;
     uint64_t local;
     int err;
@@ -457,7 +537,8 @@ void fs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
         fs_reply_store_err(req, store_sync(fs_ctx_of(req)->store));
         return;
     }
-    err = fs_ino_resolve(fs_ctx_of(req), ino, &t, &local);
+    fs_cred_init(&cr, req);
+    err = fs_perm_resolve(fs_ctx_of(req), &cr, ino, &t, &local);
     if (err == 0)
         err = fs_errno(store_tenant_sync(t));
     fuse_reply_err(req, err);

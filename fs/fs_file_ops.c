@@ -9,9 +9,11 @@
  * release; an orphaned inode is deleted at its last release.
  *
  * tenantfs owns all its data, so pages are kept in the kernel's cache across
- * opens (keep_cache).  With the writeback cache the kernel may read through
- * a write-only handle to fill a page, so the access mode of a handle is
- * never checked here: the kernel already checked it at open.
+ * opens (keep_cache).  Permissions are checked at open (the tenant gate and
+ * the access mode against the file's mode, fs_perm.c) and never again on
+ * the handle: an open descriptor keeps working, as on any POSIX
+ * filesystem, and with the writeback cache the kernel may read through a
+ * write-only handle to fill a page.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,16 +40,21 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct fs_ctx *c = fs_ctx_of(req);
     struct store_attr a;
+    struct fs_cred cr;
     store_tenant *t;
     uint64_t local;
-    int err = fs_ino_resolve(c, ino, &t, &local);
+    int err;
 
+    fs_cred_init(&cr, req);
+    err = fs_perm_resolve(c, &cr, ino, &t, &local);
     if (err == EPERM)
         err = EISDIR;           /* the mount root */
     if (err == 0)
         err = fs_errno(store_getattr(t, local, &a));
     if (err == 0 && S_ISDIR(a.mode))
         err = EISDIR;
+    if (err == 0)
+        err = fs_perm_open(&cr, &a, fi->flags);
     if (err == 0 && (fi->flags & O_TRUNC) && S_ISREG(a.mode) && a.size > 0)
         err = fs_file_truncate(t, local);
     if (err == 0)

@@ -6,14 +6,24 @@
  * into one 64-bit number (see fs.h), so resolving one is arithmetic plus
  * store_tenant_get(); store_attr becomes struct stat here and nowhere else.
  * The mount root (FUSE_ROOT_ID) is synthesised: a 0755 root-owned folder
- * whose entries are the tenants.
+ * whose entries are the tenants a caller may search (privacy: the others
+ * are absent, ENOENT).
+ *
+ * The kernel's dentry cache is shared by all users: once alice's lookup
+ * of a tenant name is cached, bob's path walk would use it without asking
+ * us, and bob could stat a tenant he must not see.  So a tenant folder
+ * that "other" may not search is returned with entry_timeout 0 (every path
+ * walk through it asks again, and the answer depends on the caller);
+ * tenants every user may search keep FS_TIMEOUT.  Absence is never cached
+ * at the root (ENOENT replies, no negative entries).
  *
  * It also owns the table of open files.  The kernel may keep using an inode
  * after its last name is gone (open descriptors), so an inode the store
  * reports as an orphan is deleted with store_release() only when its last
  * handle is released.  The table is a small chained hash keyed by FUSE inode
  * number, protected by fs_ctx.open_lock; no store call is made under the
- * lock.
+ * lock.  The same lock guards the list of tenants being removed, during
+ * which no inode of theirs may be opened (fs_open_tenant_mark).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -81,15 +91,12 @@ void fs_attr_to_entry(uint64_t tid, const struct store_attr *a,
 
 int fs_root_stat(struct fs_ctx *c, struct stat *st)
 {
-    uint64_t n = 0;
-    store_err e = store_tenant_count(c->store, &n);
-
-    if (e != STORE_OK)
-        return fs_errno(e);
     memset(st, 0, sizeof(*st));
     st->st_ino = FUSE_ROOT_ID;
     st->st_mode = S_IFDIR | 0755;
-    st->st_nlink = (nlink_t)(2 + n);
+    /* Not 2 + tenants: the attributes are cached for all users alike and
+     * would tell everyone how many tenants there are. */
+    st->st_nlink = 1;
     st->st_uid = 0;
     st->st_gid = 0;
     st->st_size = FS_BLKSIZE;
@@ -101,12 +108,27 @@ int fs_root_stat(struct fs_ctx *c, struct stat *st)
     return 0;
 }
 
-int fs_root_lookup(struct fs_ctx *c, const char *name,
+int fs_root_entry(struct fs_ctx *c, uint64_t id, struct fuse_entry_param *e)
+{
+    struct store_attr a;
+    store_tenant *t;
+    store_err se;
+
+    se = store_tenant_get(c->store, id, &t);
+    if (se == STORE_OK)
+        se = store_getattr(t, STORE_ROOT_INO, &a);
+    if (se != STORE_OK)
+        return fs_errno(se);
+    fs_attr_to_entry(id, &a, e);
+    if (!(a.mode & S_IXOTH))
+        e->entry_timeout = 0;   /* not for everyone: see the top */
+    return 0;
+}
+
+int fs_root_lookup(struct fs_ctx *c, struct fs_cred *cr, const char *name,
                    struct fuse_entry_param *e)
 {
     struct store_tenant_info info;
-    struct store_attr a;
-    store_tenant *t;
     size_t len = strlen(name);
     store_err se;
 
@@ -115,14 +137,11 @@ int fs_root_lookup(struct fs_ctx *c, const char *name,
     if (len > STORE_NAME_MAX)
         return ENAMETOOLONG;
     se = store_tenant_find(c->store, name, len, &info);
-    if (se == STORE_OK)
-        se = store_tenant_get(c->store, info.id, &t);
-    if (se == STORE_OK)
-        se = store_getattr(t, STORE_ROOT_INO, &a);
     if (se != STORE_OK)
         return fs_errno(se);
-    fs_attr_to_entry(info.id, &a, e);
-    return 0;
+    if (!fs_perm_tenant_visible(cr, &info))
+        return ENOENT;
+    return fs_root_entry(c, info.id, e);
 }
 
 /* ===================================================================== */
@@ -181,6 +200,15 @@ static struct fs_open *fs_open_find(struct fs_ctx *c, fuse_ino_t ino,
     return *p;
 }
 
+/* Is tenant `tid` being removed?  Under open_lock. */
+static bool fs_open_removing(struct fs_ctx *c, uint64_t tid)
+{
+    for (struct fs_removing *r = c->removing; r != NULL; r = r->next)
+        if (r->tid == tid)
+            return true;
+    return false;
+}
+
 int fs_open_get(struct fs_ctx *c, fuse_ino_t ino)
 {
     struct fs_open **link;
@@ -188,6 +216,10 @@ int fs_open_get(struct fs_ctx *c, fuse_ino_t ino)
     int rc = 0;
 
     pthread_mutex_lock(&c->open_lock);
+    if (c->removing != NULL && fs_open_removing(c, fs_ino_tenant(ino))) {
+        rc = ENOENT;            /* as if the removal had come first */
+        goto out;
+    }
     o = fs_open_find(c, ino, &link);
     if (o == NULL) {
         o = calloc(1, sizeof(*o));
@@ -231,6 +263,44 @@ int fs_open_register(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino,
     if (err != 0)
         fs_open_put(c, t, ino);
     return err;
+}
+
+int fs_open_tenant_mark(struct fs_ctx *c, uint64_t tid,
+                        struct fs_removing *mark)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&c->open_lock);
+    if (fs_open_removing(c, tid)) {
+        rc = EBUSY;
+        goto out;
+    }
+    /* A scan of the whole table: removing a tenant is rare. */
+    for (size_t i = 0; i < FS_OPEN_BUCKETS && rc == 0; i++)
+        for (struct fs_open *o = c->open_tab[i]; o != NULL; o = o->next)
+            if (fs_ino_tenant(o->ino) == tid) {
+                rc = EBUSY;
+                break;
+            }
+    if (rc == 0) {
+        mark->tid = tid;
+        mark->next = c->removing;
+        c->removing = mark;
+    }
+out:
+    pthread_mutex_unlock(&c->open_lock);
+    return rc;
+}
+
+void fs_open_tenant_unmark(struct fs_ctx *c, struct fs_removing *mark)
+{
+    pthread_mutex_lock(&c->open_lock);
+    for (struct fs_removing **p = &c->removing; *p != NULL; p = &(*p)->next)
+        if (*p == mark) {
+            *p = mark->next;
+            break;
+        }
+    pthread_mutex_unlock(&c->open_lock);
 }
 
 void fs_open_put(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino)

@@ -1,15 +1,98 @@
-/* fs_tenant.c - tenants as a whole while mounted.  STUB: to be written. */
+/*
+ * fs_tenant.c - tenants as a whole while mounted: adding one (mkdir at the
+ * mount root by root), removing one (rmdir at the mount root by root, or
+ * `tenantctl tenant remove` through the admin socket), and telling the
+ * kernel that a tenant's folder changed (the admin socket, after
+ * `tenantctl tenant add|remove|chown|chmod`).
+ *
+ * The store does the work (store_tenant_add, store_tenant_remove); what is
+ * owned here is the mount's side of it.  A removal must not pull a tenant
+ * from under an open file: the tenant is first marked in the open-file
+ * table (fs_open_tenant_mark), which fails while any inode of the tenant is
+ * open and makes every later open of one fail with ENOENT until the store
+ * has finished.  Whether the kernel must forget cached names is the
+ * caller's business: an rmdir does it itself, and a notification from
+ * inside a request handler could deadlock on the locks the kernel holds
+ * for that request; the admin thread calls fs_tenant_changed().
+ */
 #include <errno.h>
+#include <string.h>
 
 #include "fs.h"
 
-int fs_tenant_remove(struct fs_ctx *c, const char *name, bool only_empty)
+int fs_tenant_add(struct fs_ctx *c, const char *name, uint32_t uid,
+                  uint32_t gid, uint32_t mode, struct fuse_entry_param *e)
 {
-    (void)c; (void)name; (void)only_empty;
-    return ENOSYS;
+    uint64_t id = 0;
+    store_err se;
+
+    se = store_tenant_add(c->store, name, uid, gid, mode & 07777, &id);
+    if (se != STORE_OK)
+        return fs_errno(se);
+    return fs_root_entry(c, id, e);
 }
 
+static int fs_tenant_any_fn(const char *name, size_t len,
+                            const struct store_attr *a, uint64_t cookie,
+                            void *arg)
+{
+    (void)name; (void)len; (void)a; (void)cookie;
+    *(bool *)arg = true;
+    return 1;
+}
+
+/* Does the tenant's folder hold any entry?  A cheap first answer for an
+ * rmdir; the store decides again, atomically, with the removal. */
+static int fs_tenant_nonempty(struct fs_ctx *c, uint64_t id, bool *any)
+{
+    store_tenant *t;
+    store_err se;
+
+    *any = false;
+    se = store_tenant_get(c->store, id, &t);
+    if (se == STORE_OK)
+        se = store_readdir(t, STORE_ROOT_INO, 0, false, fs_tenant_any_fn, any);
+    return fs_errno(se);
+}
+
+int fs_tenant_remove(struct fs_ctx *c, const char *name, bool only_empty)
+{
+    struct store_tenant_info info;
+    struct fs_removing mark;
+    size_t len = strlen(name);
+    bool any = false;
+    int err;
+
+    if (len > STORE_NAME_MAX)
+        return ENAMETOOLONG;
+    err = fs_errno(store_tenant_find(c->store, name, len, &info));
+    if (err != 0)
+        return err;
+    err = fs_open_tenant_mark(c, info.id, &mark);
+    if (err != 0)
+        return err;
+    if (only_empty)
+        err = fs_tenant_nonempty(c, info.id, &any);
+    if (err == 0 && any)
+        err = ENOTEMPTY;
+    if (err == 0)
+        err = fs_errno(store_tenant_remove(c->store, name, only_empty
+                                           ? STORE_TENANT_REMOVE_EMPTY : 0));
+    fs_open_tenant_unmark(c, &mark);
+    return err;
+}
+
+/* A notification about something the kernel does not cache is ENOENT:
+ * nothing to drop.  Other failures (the mount is going away) are not the
+ * administrator's problem either: the command itself succeeded. */
 void fs_tenant_changed(struct fs_ctx *c, uint64_t id, const char *name)
 {
-    (void)c; (void)id; (void)name;
+    if (c->se == NULL)
+        return;
+    (void)fuse_lowlevel_notify_inval_inode(c->se,
+                                           fs_ino_make(id, STORE_ROOT_INO),
+                                           0, 0);
+    if (name != NULL && name[0] != '\0')
+        (void)fuse_lowlevel_notify_inval_entry(c->se, FUSE_ROOT_ID, name,
+                                               strlen(name));
 }
