@@ -274,9 +274,10 @@ store_err store_tenant_update(store *s, uint64_t id,
 void store_tenant_info_get(store_tenant *t, struct store_tenant_info *info);
 
 /* What a tenant uses, as of the newest acknowledged op.  bytes: content
- * held, summed over records as st_blocks counts it (holes count nothing;
- * extended attributes and names are not counted); records: inodes other
- * than the tenant's root folder (files, folders, symlinks, ...), including
+ * held, summed over records as st_blocks counts it (holes count nothing),
+ * plus extended attributes (name and value bytes); names in folders are
+ * not counted (the record quota bounds them); records: inodes other than
+ * the tenant's root folder (files, folders, symlinks, ...), including
  * records unlinked while still open.  These are what quotas limit. */
 struct store_tenant_usage {
     uint64_t bytes;
@@ -442,7 +443,8 @@ store_err store_readdir(store_tenant *t, uint64_t dir, uint64_t after,
  * set flags: XATTR_CREATE / XATTR_REPLACE semantics via these values: */
 enum { STORE_XATTR_CREATE = 1, STORE_XATTR_REPLACE = 2 };
 /* Errors: STORE_EEXIST (CREATE, exists), STORE_ENODATA (REPLACE, missing),
- * STORE_E2BIG, STORE_ERANGE (name too long), STORE_ENOTSUP. */
+ * STORE_E2BIG, STORE_ERANGE (name too long), STORE_ENOTSUP, STORE_EDQUOT
+ * (past the tenant's byte quota). */
 store_err store_setxattr(store_tenant *t, uint64_t ino, const char *name,
                          const void *value, size_t size, int flags) STORE_WUR;
 /* With size 0, *len gets the value's length and nothing is copied.

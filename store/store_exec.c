@@ -32,21 +32,21 @@ store_err store_exec_write(store_tenant *t, struct store_op *op)
     MDB_txn *txn = NULL;
     store_err err;
 
-    if (atomic_load(&t->dead))
-        return STORE_ENOENT;
-    if (op->now.tv_sec == 0 && op->now.tv_nsec == 0)
-        store_now(&op->now);
     if (op->namelen > UINT32_MAX || op->newnamelen > UINT32_MAX
         || op->len > UINT32_MAX)
         return STORE_EINVAL;       /* not encodable; callers prevent it */
-    if (store_exec_has_writer(t))
-        return store_writer_submit_write(t->s, t, op);
-
-    err = store_txn_begin(t, true, &txn);
-    if (err != STORE_OK)
+    if ((err = store_tenant_enter(t)) != STORE_OK)
         return err;
-    err = store_op_apply(t, txn, op);
-    return store_txn_end(txn, err);
+    if (op->now.tv_sec == 0 && op->now.tv_nsec == 0)
+        store_now(&op->now);
+    if (store_exec_has_writer(t)) {
+        err = store_writer_submit_write(t->s, t, op);
+    } else if ((err = store_txn_begin(t, true, &txn)) == STORE_OK) {
+        err = store_op_apply(t, txn, op);
+        err = store_txn_end(txn, err);
+    }
+    store_tenant_leave(t);
+    return err;
 }
 
 store_err store_exec_read(store_tenant *t, store_read_fn fn, void *arg)
@@ -54,16 +54,17 @@ store_err store_exec_read(store_tenant *t, store_read_fn fn, void *arg)
     MDB_txn *txn = NULL;
     store_err err = STORE_OK;
 
-    if (atomic_load(&t->dead))
-        return STORE_ENOENT;
+    if ((err = store_tenant_enter(t)) != STORE_OK)
+        return err;
     if (store_exec_has_writer(t)
         && store_writer_submit_read(t->s, t, fn, arg, &err))
-        return err;
-
+        goto out;
     err = store_txn_begin(t, false, &txn);
     if (err != STORE_OK)
-        return err;
+        goto out;
     err = fn(t, txn, arg);
     mdb_txn_abort(txn);
+out:
+    store_tenant_leave(t);
     return err;
 }

@@ -11,6 +11,7 @@
 
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <syslog.h>
 
 #include "seal.h"
@@ -88,9 +89,30 @@ struct store_tenant {
 
     /* Removed while the daemon serves the store: every call on the handle
      * fails with STORE_ENOENT; the handle stays allocated (another thread
-     * may hold it) until store_close(). */
+     * may hold it) until store_close(), but its env is closed as soon as
+     * no call is inside it (store_tenant_enter/leave), so the disk space
+     * of its deleted files comes back at once. */
     _Atomic bool dead;
+    _Atomic unsigned inflight; /* calls using env right now */
 };
+
+/* Around every use of t->env by a caller that is not the remover: enter
+ * fails with STORE_ENOENT when t is dead (removed); else t->env stays open
+ * until the matching leave.  (Counting first, then looking at `dead`, with
+ * the remover doing the opposite, means one of the two sees the other.) */
+static inline store_err store_tenant_enter(store_tenant *t)
+{
+    atomic_fetch_add(&t->inflight, 1);
+    if (atomic_load(&t->dead)) {
+        atomic_fetch_sub(&t->inflight, 1);
+        return STORE_ENOENT;
+    }
+    return STORE_OK;
+}
+static inline void store_tenant_leave(store_tenant *t)
+{
+    atomic_fetch_sub(&t->inflight, 1);
+}
 
 struct store {
     char *dir;
@@ -103,6 +125,11 @@ struct store {
     MDB_dbi reg_names;         /* namehash128(16) -> id(8 BE) */
     MDB_dbi reg_meta;          /* "next_id" -> u64 BE */
 
+    /* Serialises store_tenant_update(): each change reads the record,
+     * writes it and sets the open tenant's copy as one step, so two
+     * changes at once cannot leave the copy older than the registry.
+     * Taken before anything else; never while holding s->lock. */
+    pthread_mutex_t reg_lock;
     pthread_mutex_t lock;      /* protects the table below */
     struct store_tenant **open;   /* open tenant envs, unordered */
     size_t nopen, capopen;
@@ -312,6 +339,9 @@ store_err store_tenant_env_open(const char *path, uint64_t id,
                                 bool create, uint32_t uid, uint32_t gid,
                                 uint32_t mode, store_tenant **out);
 void store_tenant_env_close(store_tenant *t);
+/* A removed tenant (t->dead, s->lock held, nothing inside it): close its
+ * env without syncing (its files are being deleted); the handle stays. */
+void store_tenant_env_shut(store_tenant *t);
 /* Delete the orphans (records unlinked while open) a crashed daemon left.
  * Only the daemon may call this, under the daemon lock: while a daemon
  * serves the store, its orphans are still open files. */

@@ -292,26 +292,29 @@ static store_err store_sync_all(struct store *s)
     if (s->nopen > 0) {
         envs = malloc(s->nopen * sizeof *envs);
         if (envs == NULL) {
-            /* no copy: sync under the lock, as slow as it is */
+            /* no copy: sync under the lock, as slow as it is (a removed
+             * tenant's env is closed under this lock) */
             for (size_t i = 0; i < s->nopen; i++) {
-                if (s->open[i]->rdonly)
+                if (s->open[i]->rdonly || atomic_load(&s->open[i]->dead))
                     continue;
                 rc = mdb_env_sync(s->open[i]->env, 1);
                 if (rc != 0 && err == STORE_OK)
                     err = store_from_mdb(rc);
             }
         } else {
-            n = s->nopen;
-            memcpy(envs, s->open, n * sizeof *envs);
+            /* entered under the lock: stays open while synced outside */
+            for (size_t i = 0; i < s->nopen; i++)
+                if (!s->open[i]->rdonly &&
+                    store_tenant_enter(s->open[i]) == STORE_OK)
+                    envs[n++] = s->open[i];
         }
     }
     pthread_mutex_unlock(&s->lock);
     for (size_t i = 0; i < n; i++) {
-        if (envs[i]->rdonly)
-            continue;
         rc = mdb_env_sync(envs[i]->env, 1);
         if (rc != 0 && err == STORE_OK)
             err = store_from_mdb(rc);
+        store_tenant_leave(envs[i]);
     }
     free(envs);
     return err;
@@ -420,6 +423,7 @@ store_err store_open(const char *dir, const char *pass, size_t passlen,
     s->lock_fd = -1;
     s->flags = flags;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->reg_lock, NULL);
     pthread_mutex_init(&s->flush_lock, NULL);
     s->dir = realpath(dir, NULL);
     if (!s->dir) {
@@ -489,6 +493,7 @@ void store_close(store *s)
     if (s->lock_fd >= 0)
         close(s->lock_fd);     /* releases the flock */
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->reg_lock);
     pthread_mutex_destroy(&s->flush_lock);
     free(s->dir);
     free(s);

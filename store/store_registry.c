@@ -553,6 +553,28 @@ out:
     return err;
 }
 
+/* A removed tenant's env is closed once no call is inside it (its handle
+ * is dead, so no new call enters), so that the space of its deleted files
+ * comes back now rather than at unmount.  Calls on a dead handle return
+ * at once: the wait is short. */
+static void store_tenant_shut(struct store *s, store_tenant *t)
+{
+    const struct timespec ms = { 0, 1000000 };
+
+    for (;;) {
+        while (atomic_load(&t->inflight) != 0)
+            nanosleep(&ms, NULL);
+        /* under s->lock: store_statfs() uses open envs under it */
+        pthread_mutex_lock(&s->lock);
+        if (atomic_load(&t->inflight) == 0) {
+            store_tenant_env_shut(t);
+            pthread_mutex_unlock(&s->lock);
+            return;
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
 store_err store_tenant_remove(store *s, const char *name, unsigned flags)
 {
     uint8_t hash[16], key[8];
@@ -630,8 +652,10 @@ store_err store_tenant_remove(store *s, const char *name, unsigned flags)
         goto out;
     err = store_from_mdb(mdb_txn_commit(txn));
     txn = NULL;
-    if (err == STORE_OK)
+    if (err == STORE_OK && retired) {
         retired = false;       /* out of the registry: removed for good */
+        store_tenant_shut(s, t);
+    }
     if (err == STORE_OK)
         err = store_from_mdb(mdb_env_sync(s->reg_env, 1));
     if (err != STORE_OK)
@@ -692,6 +716,7 @@ store_err store_tenant_update(store *s, uint64_t id,
     /* While a daemon serves the store, it alone writes the registry. */
     if ((err = store_daemon_probe(s, &probe_fd)) != STORE_OK)
         return err;
+    pthread_mutex_lock(&s->reg_lock);
     for (;;) {
         if ((err = store_reg_txn(s, true, &txn)) != STORE_OK)
             goto out;
@@ -737,6 +762,7 @@ store_err store_tenant_update(store *s, uint64_t id,
 out:
     if (txn)
         mdb_txn_abort(txn);
+    pthread_mutex_unlock(&s->reg_lock);
     if (probe_fd >= 0)
         close(probe_fd);
     seal_wipe(&info, sizeof info);

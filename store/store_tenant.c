@@ -114,11 +114,17 @@ store_err store_txn_end(MDB_txn *txn, store_err err)
  * the writer's group commit.  Otherwise commits may be NOSYNC ones. */
 store_err store_tenant_sync(store_tenant *t)
 {
+    store_err err;
+
     if (t->s != NULL && t->s->writer != NULL)
         return store_writer_sync(t->s);
     if (t->rdonly)
         return STORE_OK;
-    return store_from_mdb(mdb_env_sync(t->env, 1));
+    if ((err = store_tenant_enter(t)) != STORE_OK)
+        return err;
+    err = store_from_mdb(mdb_env_sync(t->env, 1));
+    store_tenant_leave(t);
+    return err;
 }
 
 struct getattr_arg {
@@ -507,6 +513,13 @@ out:
     }
     *out = t;
     return STORE_OK;
+}
+
+void store_tenant_env_shut(store_tenant *t)
+{
+    if (t->env != NULL)
+        mdb_env_close(t->env);
+    t->env = NULL;
 }
 
 void store_tenant_env_close(store_tenant *t)

@@ -8,8 +8,9 @@
  * accounting too.
  *
  * A record is charged what st_blocks counts, in bytes (store_inode_charge);
- * folders are charged nothing; every inode but the tenant's root folder is
- * one record.  store_inode_put(), store_inode_del() and store_ino_alloc()
+ * folders are charged nothing; an extended attribute its plaintext (1 +
+ * name + value bytes, store_xattr.c); every inode but the tenant's root
+ * folder is one record.  store_inode_put(), store_inode_del() and store_ino_alloc()
  * add their differences to t->d_bytes / t->d_records while a write
  * transaction runs; store_op_apply() then calls store_usage_flush(), which
  * checks the quotas (unless the op is being replayed: it was acknowledged
@@ -97,6 +98,19 @@ static store_err usage_walk(store_tenant *t, MDB_txn *txn,
         u->bytes += in.charged;
     }
     if (err == STORE_OK && rc != MDB_NOTFOUND)
+        err = store_from_mdb(rc);
+    mdb_cursor_close(cur);
+    if (err != STORE_OK)
+        return err;
+    /* extended attributes: their plaintext (store_xattr.c) */
+    rc = mdb_cursor_open(txn, t->xattrs, &cur);
+    if (rc != 0)
+        return store_from_mdb(rc);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        if (v.mv_size > SEAL_OVERHEAD)
+            u->bytes += v.mv_size - SEAL_OVERHEAD;
+    if (rc != MDB_NOTFOUND)
         err = store_from_mdb(rc);
     mdb_cursor_close(cur);
     return err;

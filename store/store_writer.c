@@ -168,6 +168,10 @@ store_err store_writer_apply(struct store *s, store_tenant *t,
             return STORE_EIO;
     if ((err = wr_batch_need(w, t)) != STORE_OK)
         return err;
+    /* Waiting for the batch let go of w->mu: the tenant may have been
+     * retired meanwhile (its batch is then checkpointed or refused). */
+    if (atomic_load(&t->dead))
+        return STORE_ENOENT;
     if (op->now.tv_sec == 0 && op->now.tv_nsec == 0)
         store_now(&op->now);
     op->replay = !append;
@@ -325,7 +329,12 @@ static void wr_requests_serve(struct store_writer *w)
 
     w->requests = NULL;
     for (; rq; rq = rq->next) {
-        rq->err = w->stopping ? STORE_EIO : wr_batch_begin(w, rq->t);
+        if (w->stopping)
+            rq->err = STORE_EIO;
+        else if (atomic_load(&rq->t->dead))
+            rq->err = STORE_ENOENT;        /* retired: no new batch */
+        else
+            rq->err = wr_batch_begin(w, rq->t);
         rq->done = true;
     }
     pthread_cond_broadcast(&w->begun);

@@ -20,6 +20,9 @@
  * told apart: such a collision is logged (ids only) and refused with
  * STORE_ENOSPC rather than overwriting the other attribute.
  *
+ * An attribute is charged to the tenant's use (store_usage.c) as its
+ * plaintext size, 1 + name + value bytes, so a byte quota bounds them too.
+ *
  * Setting or removing an attribute updates the inode's ctime (to the op's
  * time) in the same transaction; both are ops (store_setxattr_apply(),
  * store_removexattr_apply()), the reads run through store_exec_read().  A value failing authentication is STORE_EIO, logged with the
@@ -249,6 +252,9 @@ store_err store_setxattr_apply(store_tenant *t, MDB_txn *txn, struct store_op *o
         err = STORE_EIO;
         goto out;
     }
+    /* the tenant's use: the attribute's plaintext, replacing the old one */
+    t->d_bytes += (int64_t)(1 + len + size) -
+                  (found ? (int64_t)(1 + r.namelen + r.valuelen) : 0);
     err = store_xattr_touch(t, txn, op->ino, &in, &op->now);
 out:
     store_xattr_scratch_free(plain);
@@ -420,6 +426,8 @@ store_err store_removexattr_apply(store_tenant *t, MDB_txn *txn,
         err = store_from_mdb(mdb_del(txn, t->xattrs, &k, NULL));
     }
     if (err == STORE_OK)
+        t->d_bytes -= (int64_t)(1 + r.namelen + r.valuelen);
+    if (err == STORE_OK)
         err = store_xattr_touch(t, txn, op->ino, &in, &op->now);
     store_xattr_scratch_free(plain);
     return err;
@@ -456,9 +464,11 @@ store_err store_xattrs_delete_all(store_tenant *t, MDB_txn *txn, uint64_t ino)
         if (rc != 0 || k.mv_size != XATTR_KEY_LEN
             || store_get_be64(k.mv_data) != ino)
             break;
+        size_t charged = v.mv_size > SEAL_OVERHEAD ? v.mv_size - SEAL_OVERHEAD : 0;
         rc = mdb_cursor_del(cur, 0);
         if (rc != 0)
             break;
+        t->d_bytes -= (int64_t)charged;
     }
     mdb_cursor_close(cur);
     return rc == 0 || rc == MDB_NOTFOUND ? STORE_OK : store_from_mdb(rc);

@@ -219,6 +219,14 @@ TAP_TEST(usage_counts_records_and_bytes_held)
         CHECK(store_rmdir(t, ROOT, "dir", 3) == STORE_OK);
         u = usage_of(t);
         CHECK(u.records == 2 && u.bytes == 1024 + lnk);
+        /* extended attributes: 1 + name + value bytes each */
+        CHECK(store_setxattr(t, f1, "user.a", buf, 1000, 0) == STORE_OK);
+        CHECK(usage_of(t).bytes == 1024 + lnk + 1 + 6 + 1000);
+        CHECK(store_setxattr(t, f1, "user.a", buf, 10, 0) == STORE_OK);
+        CHECK(usage_of(t).bytes == 1024 + lnk + 1 + 6 + 10);
+        CHECK(store_setxattr(t, f1, "user.b", buf, 3, 0) == STORE_OK);
+        CHECK(store_removexattr(t, f1, "user.a") == STORE_OK);
+        CHECK(usage_of(t).bytes == 1024 + lnk + 1 + 6 + 3);
         store_close(s);
 
         /* durable: the same figures after reopening */
@@ -226,7 +234,7 @@ TAP_TEST(usage_counts_records_and_bytes_held)
         REQUIRE(s);
         REQUIRE(store_tenant_get(s, id, &t) == STORE_OK);
         u = usage_of(t);
-        CHECK(u.records == 2 && u.bytes == 1024 + lnk);
+        CHECK(u.records == 2 && u.bytes == 1024 + lnk + 10);
         store_close(s);
     }
     tmp_remove(&tp);
@@ -252,6 +260,7 @@ TAP_TEST(usage_computed_for_an_older_database)
     CHECK(file_make(t, "a", &ino) == STORE_OK);
     CHECK(store_write(t, ino, 0, buf, sizeof buf, NULL) == STORE_OK);
     CHECK(file_make(t, "b", NULL) == STORE_OK);
+    CHECK(store_setxattr(t, ino, "user.x", buf, 100, 0) == STORE_OK);
     store_close(s);
 
     path = store_tenant_path(tp.store, id);
@@ -273,7 +282,7 @@ TAP_TEST(usage_computed_for_an_older_database)
         REQUIRE(s);
         REQUIRE(store_tenant_get(s, id, &t) == STORE_OK);
         u = usage_of(t);
-        CHECK(u.records == 2 && u.bytes == 5120);
+        CHECK(u.records == 2 && u.bytes == 5120 + 1 + 6 + 100);
         store_close(s);
     }
     tmp_remove(&tp);
@@ -352,11 +361,21 @@ TAP_TEST(byte_quota_refuses_whole_writes_without_damage)
         CHECK(file_make(t2, "g", &other) == STORE_OK);
         CHECK(store_write(t2, other, 0, buf, sizeof buf, NULL) == STORE_OK);
         CHECK(store_write(t2, other, sizeof buf, buf, sizeof buf, NULL) == STORE_OK);
+        /* extended attributes count too: they cannot get around it */
+        CHECK(store_setxattr(t, ino, "user.big", buf, 60000, 0) == STORE_EDQUOT);
+        CHECK(store_getxattr(t, ino, "user.big", got, sizeof got, &n) == STORE_ENODATA);
+        CHECK(store_setxattr(t, ino, "user.small", buf, 100, 0) == STORE_OK);
         /* freeing space makes room again */
         sa.size = 0;
         CHECK(store_setattr(t, ino, &sa, STORE_SET_SIZE, &a) == STORE_OK);
         CHECK(store_write(t, ino, 0, buf, sizeof buf, NULL) == STORE_OK);
-        CHECK(usage_of(t).bytes == sizeof buf);
+        CHECK(usage_of(t).bytes == sizeof buf + 1 + 10 + 100);
+        /* deleting the record frees its attributes too */
+        uint64_t orphan = 0;
+        CHECK(store_unlink(t, ROOT, "f", 1, &orphan) == STORE_OK);
+        if (orphan)
+            CHECK(store_release(t, orphan) == STORE_OK);
+        CHECK(usage_of(t).bytes == 0 && usage_of(t).records == 0);
         store_close(s);
     }
     tmp_remove(&tp);
