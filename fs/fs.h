@@ -17,7 +17,9 @@
  * Permissions: the kernel checks them (default_permissions) and the daemon
  * checks again with the caller's credentials (fs_perm.c): every op naming a
  * tenant inode passes the tenant gate (search permission on the tenant's
- * folder, from the registry), then the op's own check.  uid 0 passes all.
+ * folder, from the registry), then the op's own check; ops on an open
+ * handle, and getattr, listxattr and getxattr (which the kernel also sends
+ * for fstat, flistxattr and fgetxattr), skip the gate.  uid 0 passes all.
  *
  * Lock order: fs_ctx.open_lock is a leaf lock; no store call is made while it
  * is held.
@@ -41,6 +43,8 @@ struct fs_open;                 /* one open (tenant, inode); fs_inode.c */
 
 struct fs_admin;                /* the admin socket server; fs_admin.c */
 
+struct fs_inval;                /* the invalidation thread; fs_inval.c */
+
 /* A tenant being removed while mounted (fs_tenant_remove): new opens of its
  * inodes fail with ENOENT meanwhile.  Lives on the remover's stack. */
 struct fs_removing {
@@ -52,6 +56,7 @@ struct fs_ctx {
     store *store;               /* set before mounting; then read-only */
     struct fuse_session *se;    /* for cache invalidations (notify_*) */
     struct fs_admin *admin;     /* NULL when not serving the admin socket */
+    struct fs_inval *inval;     /* NULL when not started */
     struct timespec mounted;    /* times of the mount root */
     pthread_mutex_t open_lock;  /* protects open_tab and removing */
     struct fs_open **open_tab;  /* hash buckets, FS_OPEN_BUCKETS of them */
@@ -110,9 +115,10 @@ struct fs_cred;
 int fs_root_lookup(struct fs_ctx *c, struct fs_cred *cr, const char *name,
                    struct fuse_entry_param *e);
 
-/* Entry of the folder of tenant `id` (no permission check).  Its
- * entry_timeout is 0 unless "other" may search it: the kernel's dentry
- * cache is shared by all users (see fs_inode.c).  Returns 0 or an errno. */
+/* Entry of the folder of tenant `id` (no permission check), for lookups
+ * and root listings alike.  Its entry_timeout is 0 unless every user may
+ * search it (mode & 0111 == 0111): the kernel's dentry cache is shared by
+ * all users (see fs_inode.c).  Returns 0 or an errno. */
 int fs_root_entry(struct fs_ctx *c, uint64_t id, struct fuse_entry_param *e);
 
 /* ---- tenants as a whole (fs_tenant.c) ------------------------------------ */
@@ -134,12 +140,12 @@ int fs_tenant_add(struct fs_ctx *c, const char *name, uint32_t uid,
  * Returns 0 or an errno (ENOENT, EBUSY, ENOTEMPTY, EIO, ...). */
 int fs_tenant_remove(struct fs_ctx *c, const char *name, bool only_empty);
 
-/* Tenant `id` (called `name`) changed owner, group or mode, was added or
- * was removed: drop what the kernel caches about its folder (attributes
- * and the entry at the mount root) so the change applies at once.  Must
- * not be called from a FUSE request handler (the kernel may hold the locks
- * the notification needs): the admin socket's thread calls it. */
-void fs_tenant_changed(struct fs_ctx *c, uint64_t id, const char *name);
+/* Tenant `id` changed owner, group or mode, was added or was removed: drop
+ * the attributes the kernel caches of its folder so the change applies at
+ * once (not its entry at the mount root: see fs_tenant.c).  Must not be
+ * called from a FUSE request handler (the kernel may hold the locks the
+ * notification needs): the admin socket's thread calls it. */
+void fs_tenant_changed(struct fs_ctx *c, uint64_t id);
 
 /* ---- the admin socket (fs_admin.c) ---------------------------------------- */
 
@@ -148,6 +154,19 @@ void fs_tenant_changed(struct fs_ctx *c, uint64_t id, const char *name);
 int fs_admin_start(struct fs_ctx *c);
 /* Stop serving and remove the socket.  NULL-safe on c->admin. */
 void fs_admin_stop(struct fs_ctx *c);
+
+/* ---- invalidations off the request threads (fs_inval.c) ----------------- */
+
+/* Start the thread that sends the kernel the invalidations a request
+ * handler must not send itself.  After the mount.  Returns 0 or an errno. */
+int fs_inval_start(struct fs_ctx *c);
+/* Ask (later, from that thread) that the kernel drop the cached pages and
+ * attributes of `ino`.  Never blocks; does nothing when not started, when
+ * stopping, or when the queue is full.  Safe in a request handler. */
+void fs_inval_inode(struct fs_ctx *c, fuse_ino_t ino);
+/* Stop the thread (after the session stopped serving, before the
+ * unmount); what is still queued is dropped.  NULL-safe on c->inval. */
+void fs_inval_stop(struct fs_ctx *c);
 
 /* ---- open files and orphans (fs_inode.c) -------------------------------- */
 
@@ -175,7 +194,15 @@ int fs_open_tenant_mark(struct fs_ctx *c, uint64_t tid,
                         struct fs_removing *mark);
 void fs_open_tenant_unmark(struct fs_ctx *c, struct fs_removing *mark);
 
-/* Drop one open handle; at the last one of an orphaned inode, delete it. */
+/* A write-back of `ino` was refused by the store (EDQUOT): the refused data
+ * is in the kernel's page cache, where readers would find it.  At the last
+ * release the kernel is asked to drop the inode's cache (fs_inval_inode):
+ * only then is it sure that nothing in that cache waits for an answer of
+ * ours (a write-back, a read), which at shutdown would never come. */
+void fs_open_refused(struct fs_ctx *c, fuse_ino_t ino);
+
+/* Drop one open handle; at the last one of an orphaned inode, delete it;
+ * at the last one of a refused inode, fs_inval_inode() it. */
 void fs_open_put(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino);
 
 /* The store made `local` an orphan: delete it now if nothing has it open,
@@ -228,6 +255,17 @@ int fs_perm_tenant(struct fs_cred *cr, store_tenant *t);
 int fs_perm_resolve(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t ino,
                     store_tenant **t, uint64_t *local);
 
+/* fs_ino_resolve() without the tenant gate, for the requests that reach an
+ * inode the caller may hold through an open descriptor and that need no
+ * permission on it (getattr, listxattr; getxattr, which checks r itself):
+ * the kernel cannot tell fstat() from stat(), and a path to the inode went
+ * through the (gated) lookup of the tenant's folder anyway.  The tenant's
+ * folder itself is ENOENT to a caller who may not see the tenant (a
+ * dentry the kernel cached before the tenant was closed must not reveal
+ * it).  Returns 0 or an errno (EPERM for the mount root). */
+int fs_perm_resolve_held(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t ino,
+                         store_tenant **t, uint64_t *local);
+
 /* `want` on folder `dir` of t (one store_getattr, none for uid 0).
  * Returns 0, EACCES, ENOTDIR or a store errno. */
 int fs_perm_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
@@ -252,8 +290,14 @@ int fs_perm_rename(struct fs_cred *cr, store_tenant *t, uint64_t dir,
                    const char *name, uint64_t newdir, const char *newname,
                    bool exchange);
 
+/* __FMODE_EXEC: the kernel's mark, in the open flags, of an open for
+ * execve() or uselib() (include/linux/fs.h; not in the C library's
+ * headers).  FUSE passes it through in fi->flags. */
+#define FS_O_EXEC 040
+
 /* open(2) flags against a's mode: r for O_RDONLY, w for O_WRONLY, r+w for
- * O_RDWR, w for O_TRUNC.  Returns 0 or EACCES. */
+ * O_RDWR, w for O_TRUNC; x (instead of r) for an open for execution
+ * (FS_O_EXEC).  Returns 0 or EACCES. */
 int fs_perm_open(struct fs_cred *cr, const struct store_attr *a, int flags);
 
 /* A setattr of `to_set` (FUSE_SET_ATTR_*) from `attr` on an object whose

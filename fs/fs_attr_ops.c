@@ -40,15 +40,21 @@ void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     uint64_t local;
     int err;
 
+    (void)fi;
     fs_cred_init(&cr, req);
     if (fs_ino_is_root(ino)) {
         err = fs_root_stat(c, &st);
     } else {
-        /* fstat() of an open descriptor keeps working: no tenant gate. */
-        if (fi != NULL)
-            err = fs_ino_resolve(c, ino, &t, &local);
-        else
-            err = fs_perm_resolve(c, &cr, ino, &t, &local);
+        /* No tenant gate: fstat() of an open descriptor keeps working, and
+         * the kernel does not tell it from a stat() by path (it sends the
+         * handle only for its own refreshes).  Nothing leaks that way:
+         * stat needs no permission on the object itself (POSIX), and
+         * reaching an inode inside a tenant takes a lookup through the
+         * tenant's folder, which is gated (and which the kernel does not
+         * cache for a tenant not everyone may search), or a descriptor
+         * opened through one.  The tenant's folder itself stays ENOENT to
+         * whoever may not see the tenant (fs_perm_resolve_held). */
+        err = fs_perm_resolve_held(c, &cr, ino, &t, &local);
         if (err == 0)
             err = fs_errno(store_getattr(t, local, &a));
         if (err == 0)
@@ -279,8 +285,12 @@ void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
     char *buf = NULL;
     int err;
 
+    /* r on the object, but no tenant gate: fgetxattr() on an open
+     * descriptor keeps working, and the kernel sends the same request for
+     * it as for getxattr() by path, whose walk went through the (gated)
+     * lookup of the tenant's folder already (see fs_op_getattr). */
     fs_cred_init(&cr, req);
-    err = fs_perm_resolve(fs_ctx_of(req), &cr, ino, &t, &local);
+    err = fs_perm_resolve_held(fs_ctx_of(req), &cr, ino, &t, &local);
     if (err == EPERM)
         err = ENODATA;
     if (err == 0)
@@ -316,10 +326,12 @@ void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
     char *buf = NULL;
     int err;
 
-    /* Only the tenant gate: like the kernel, no read permission is needed
-     * to list the names (ls -l lists them on every file it shows). */
+    /* No check: like the kernel, no read permission is needed to list the
+     * names (ls -l lists them on every file it shows), and, as for stat,
+     * no tenant gate, so that flistxattr() on an open descriptor keeps
+     * working (see fs_op_getattr). */
     fs_cred_init(&cr, req);
-    err = fs_perm_resolve(fs_ctx_of(req), &cr, ino, &t, &local);
+    err = fs_perm_resolve_held(fs_ctx_of(req), &cr, ino, &t, &local);
     if (err == EPERM) {
         err = 0;                /* the mount root: an empty list */
         size = 0;

@@ -412,8 +412,14 @@ static int fs_dirbuf_tenant_fn(const struct store_tenant_info *info, void *arg)
     return fs_dirbuf_add(r->d, info->name, &st, true, e.entry_timeout, off);
 }
 
+/* fi->fh of a folder opened by fs_op_opendir, which passed the tenant gate
+ * and the r check: listing through it is not checked again (an open
+ * folder descriptor keeps working after the tenant is closed, as any open
+ * descriptor does). */
+#define FS_DIR_OPENED 1u
+
 static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
-                        off_t off, bool plus)
+                        off_t off, bool plus, const struct fuse_file_info *fi)
 {
     struct fs_ctx *c = fs_ctx_of(req);
     struct fs_dirbuf d = { .req = req, .size = size, .plus = plus };
@@ -430,7 +436,10 @@ static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
         goto out;
     }
     if (!fs_ino_is_root(ino)) {
-        err = fs_perm_resolve(c, &cr, ino, &t, &local);
+        if (fi != NULL && fi->fh == FS_DIR_OPENED)
+            err = fs_ino_resolve(c, ino, &t, &local);
+        else
+            err = fs_perm_resolve(c, &cr, ino, &t, &local);
         if (err != 0)
             goto out;
         d.tid = store_tenant_id(t);
@@ -497,22 +506,20 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         fuse_reply_err(req, err);
         return;
     }
-    fi->fh = 0;
+    fi->fh = FS_DIR_OPENED;
     fuse_reply_open(req, fi);
 }
 
 void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                    struct fuse_file_info *fi)
 {
-    (void)fi;
-    fs_dir_list(req, ino, size, off, false);
+    fs_dir_list(req, ino, size, off, false, fi);
 }
 
 void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi)
 {
-    (void)fi;
-    fs_dir_list(req, ino, size, off, true);
+    fs_dir_list(req, ino, size, off, true, fi);
 }
 
 void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino,

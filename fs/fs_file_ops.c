@@ -127,12 +127,12 @@ out:
 void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
                  off_t off, struct fuse_file_info *fi)
 {
+    struct fs_ctx *c = fs_ctx_of(req);
     store_tenant *t;
     uint64_t local;
     int err;
 
-    (void)fi;
-    err = fs_ino_resolve(fs_ctx_of(req), ino, &t, &local);
+    err = fs_ino_resolve(c, ino, &t, &local);
     if (err == 0 && off < 0)
         err = EINVAL;
     if (err == 0)
@@ -141,6 +141,13 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
         fuse_reply_err(req, err);
     else
         fuse_reply_write(req, size);
+    /* A write-back the quota refused: the refused data stays in the
+     * kernel's page cache (as clean pages), where readers would find it.
+     * The kernel is asked to drop it after the last release, from another
+     * thread (fs_open_refused; fs_inval.c), never from here: the kernel
+     * holds the pages' locks until it has our reply. */
+    if (err == EDQUOT && fi != NULL && fi->writepage)
+        fs_open_refused(c, ino);
 }
 
 void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

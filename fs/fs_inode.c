@@ -12,10 +12,14 @@
  * The kernel's dentry cache is shared by all users: once alice's lookup
  * of a tenant name is cached, bob's path walk would use it without asking
  * us, and bob could stat a tenant he must not see.  So a tenant folder
- * that "other" may not search is returned with entry_timeout 0 (every path
- * walk through it asks again, and the answer depends on the caller);
- * tenants every user may search keep FS_TIMEOUT.  Absence is never cached
- * at the root (ENOENT replies, no negative entries).
+ * that not every user may search is returned with entry_timeout 0 (every
+ * path walk through it asks again, and the answer depends on the caller);
+ * only tenants whose mode lets owner, group and other search (all three x
+ * bits: "other" alone is not enough, the owner's and the group's bits
+ * apply to them even where "other" grants more) keep FS_TIMEOUT.  This
+ * holds for lookups and for the entries of a root listing (readdirplus)
+ * alike: both come from fs_root_entry.  Absence is never cached at the
+ * root (ENOENT replies, no negative entries).
  *
  * It also owns the table of open files.  The kernel may keep using an inode
  * after its last name is gone (open descriptors), so an inode the store
@@ -38,6 +42,7 @@ struct fs_open {
     fuse_ino_t ino;
     uint64_t count;             /* open handles */
     bool orphaned;              /* no links left: delete at the last close */
+    bool refused;               /* a write-back was refused: see fs.h */
 };
 
 /* ===================================================================== */
@@ -120,7 +125,10 @@ int fs_root_entry(struct fs_ctx *c, uint64_t id, struct fuse_entry_param *e)
     if (se != STORE_OK)
         return fs_errno(se);
     fs_attr_to_entry(id, &a, e);
-    if (!(a.mode & S_IXOTH))
+    /* Everyone may search it only when owner, group and other all may:
+     * the owner's bits apply to the owner and the group's to members even
+     * where "other" grants more (0701 shuts out the owner's group). */
+    if ((a.mode & 0111) != 0111)
         e->entry_timeout = 0;   /* not for everyone: see the top */
     return 0;
 }
@@ -303,16 +311,28 @@ void fs_open_tenant_unmark(struct fs_ctx *c, struct fs_removing *mark)
     pthread_mutex_unlock(&c->open_lock);
 }
 
+void fs_open_refused(struct fs_ctx *c, fuse_ino_t ino)
+{
+    struct fs_open *o;
+
+    pthread_mutex_lock(&c->open_lock);
+    o = fs_open_find(c, ino, NULL);
+    if (o != NULL)
+        o->refused = true;
+    pthread_mutex_unlock(&c->open_lock);
+}
+
 void fs_open_put(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino)
 {
     struct fs_open **link;
     struct fs_open *o;
-    bool release = false;
+    bool release = false, refused = false;
 
     pthread_mutex_lock(&c->open_lock);
     o = fs_open_find(c, ino, &link);
     if (o != NULL && --o->count == 0) {
         release = o->orphaned;
+        refused = o->refused;
         *link = o->next;
         free(o);
     }
@@ -322,6 +342,11 @@ void fs_open_put(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino)
         /* A failure leaves the orphan on the store's list; the next mount
          * deletes it.  The store logs what went wrong. */
         (void)!store_release(t, fs_ino_local(ino));
+    } else if (refused) {
+        /* The kernel wrote back every dirty page before this last release
+         * (and no read can be under way without an open file): dropping
+         * its cache now waits for nothing we would have to answer. */
+        fs_inval_inode(c, ino);
     }
 }
 

@@ -540,8 +540,12 @@ int main(int argc, char *argv[])
         goto out;
     }
     mounted = true;
+    if ((e2 = fs_inval_start(&ctx)) != 0) {
+        fs_fail("tenantfs: starting: %s", strerror(e2));
+        goto out;
+    }
     /* Live tenant administration: after the mount, so that a command it
-     * serves can tell the kernel to drop cached entries. */
+     * serves can tell the kernel to drop cached attributes. */
     if ((e2 = fs_admin_start(&ctx)) != 0) {
         fs_fail("tenantfs: admin socket: %s", strerror(e2));
         goto out;
@@ -555,7 +559,10 @@ int main(int argc, char *argv[])
     if (!cl.foreground)
         syslog(LOG_INFO, "stopped serving %s on %s", dir, cl.mountpoint);
 out:
+    /* Both threads may be talking to the kernel: stop them before the
+     * unmount, which closes the session's descriptor. */
     fs_admin_stop(&ctx);
+    fs_inval_stop(&ctx);
     if (mounted)
         fuse_session_unmount(se);
     if (signals)

@@ -18,8 +18,16 @@
  *   - every op that names a tenant inode first passes the tenant gate:
  *     search (x) permission on the tenant's folder, whose owner, group and
  *     mode come from the registry (store_tenant_info_get, from memory).
- *     Ops on an open handle (read, write, fsync, release, fallocate) are
- *     not checked again: an open descriptor keeps working.
+ *     Ops on an open handle (read, write, fsync, release, fallocate, the
+ *     listing of an open folder) are not checked again: an open descriptor
+ *     keeps working.  Nor are the ops the kernel sends for fstat(),
+ *     flistxattr() and fgetxattr() on a descriptor, which it cannot tell
+ *     from their path forms: getattr, listxattr and getxattr skip the gate
+ *     (fs_perm_resolve_held), which costs nothing, since reaching an inode
+ *     inside a tenant by path takes a lookup through the tenant's folder,
+ *     and that lookup is gated (and is not cached by the kernel for a
+ *     tenant that not everyone may search); only the tenant's folder
+ *     itself stays hidden (ENOENT) from a caller who may not see it.
  *
  * Supplementary groups are not in the FUSE request: fuse_req_getgroups()
  * parses /proc/TID/task/TID/status, which is slow, so it is called only
@@ -142,6 +150,19 @@ int fs_perm_resolve(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t ino,
     return err;
 }
 
+int fs_perm_resolve_held(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t ino,
+                         store_tenant **t, uint64_t *local)
+{
+    int err = fs_ino_resolve(c, ino, t, local);
+
+    /* The tenant's own folder: its entry at the mount root may be one the
+     * kernel cached before the tenant was closed to this caller; answering
+     * would tell them it exists. */
+    if (err == 0 && *local == STORE_ROOT_INO && fs_perm_tenant(cr, *t) != 0)
+        err = ENOENT;
+    return err;
+}
+
 int fs_perm_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
                 unsigned want)
 {
@@ -237,7 +258,7 @@ int fs_perm_rename(struct fs_cred *cr, store_tenant *t, uint64_t dir,
 
 int fs_perm_open(struct fs_cred *cr, const struct store_attr *a, int flags)
 {
-    unsigned want = 0;
+    unsigned want;
 
     if (fs_cred_is_root(cr))
         return 0;
@@ -252,6 +273,12 @@ int fs_perm_open(struct fs_cred *cr, const struct store_attr *a, int flags)
         want = FS_MAY_READ | FS_MAY_WRITE;
         break;
     }
+    /* execve() and uselib() open the file O_RDONLY with __FMODE_EXEC, which
+     * the kernel passes along in the open flags, and require x, not r (as
+     * the kernel checks: a 0711 program runs for those who may not read
+     * it).  open(2) cannot set that bit: it drops flags it does not know. */
+    if ((flags & O_ACCMODE) == O_RDONLY && (flags & FS_O_EXEC))
+        want = FS_MAY_EXEC;
     if (flags & O_TRUNC)
         want |= FS_MAY_WRITE;
     return fs_perm_attr(cr, a, want);

@@ -10,10 +10,12 @@
  * from under an open file: the tenant is first marked in the open-file
  * table (fs_open_tenant_mark), which fails while any inode of the tenant is
  * open and makes every later open of one fail with ENOENT until the store
- * has finished.  Whether the kernel must forget cached names is the
- * caller's business: an rmdir does it itself, and a notification from
- * inside a request handler could deadlock on the locks the kernel holds
- * for that request; the admin thread calls fs_tenant_changed().
+ * has finished.  Telling the kernel is the caller's business: an rmdir
+ * needs nothing (the kernel forgets the name itself), and a notification
+ * from inside a request handler could deadlock on the locks the kernel
+ * holds for that request; the admin thread calls fs_tenant_changed(),
+ * which drops the folder's cached attributes only (see there why not its
+ * name).
  */
 #include <errno.h>
 #include <string.h>
@@ -82,17 +84,31 @@ int fs_tenant_remove(struct fs_ctx *c, const char *name, bool only_empty)
     return err;
 }
 
-/* A notification about something the kernel does not cache is ENOENT:
+/* Only the attributes of the tenant's folder are dropped, never its entry
+ * at the mount root: fuse_lowlevel_notify_inval_entry() makes the kernel
+ * take the mount root's lock, which a LOOKUP at the root holds while it
+ * waits for our answer; once the session has stopped serving (SIGTERM)
+ * such a lookup is never answered, the notification never returns, and
+ * fs_admin_stop(), which joins this thread before the unmount, would hang
+ * the daemon.  The attributes are enough:
+ *
+ *   - a chmod or chown applies at once: the kernel asks for the folder's
+ *     attributes again (getattr, permission checks), and a path walk
+ *     through a tenant not everyone may search is looked up anew anyway
+ *     (its entry is never cached: fs_root_entry);
+ *   - a removed tenant's cached entry fails at its next use: getattr,
+ *     lookups below it and opens of it answer ENOENT (the store knows the
+ *     tenant id no more), and the root listing is never cached;
+ *   - an added tenant needs nothing: absence is never cached at the root.
+ *
+ * A notification about something the kernel does not cache is ENOENT:
  * nothing to drop.  Other failures (the mount is going away) are not the
  * administrator's problem either: the command itself succeeded. */
-void fs_tenant_changed(struct fs_ctx *c, uint64_t id, const char *name)
+void fs_tenant_changed(struct fs_ctx *c, uint64_t id)
 {
     if (c->se == NULL)
         return;
     (void)fuse_lowlevel_notify_inval_inode(c->se,
                                            fs_ino_make(id, STORE_ROOT_INO),
                                            0, 0);
-    if (name != NULL && name[0] != '\0')
-        (void)fuse_lowlevel_notify_inval_entry(c->se, FUSE_ROOT_ID, name,
-                                               strlen(name));
 }

@@ -5,8 +5,10 @@ with no remount.  Each check primes the kernel's caches first, then polls
 with a 1 s deadline from the moment tenantctl returned."""
 
 import errno
+import json
 import os
 import stat
+import subprocess
 import time
 
 import pytest
@@ -133,6 +135,77 @@ def test_chmod_closes_a_tenant_to_a_process_inside_it(m, store):
         # Reopened: the same process gets in again.
         tctl(store, "chmod", "shop", "0755")
         assert util.wait_for(lambda: bob.op("read", "sub/x") == ("ok", "x"), timeout=LIVE)
+
+
+_HOLDER = r'''
+import errno, json, os, sys
+
+def res(fn):
+    try:
+        v = fn()
+        return ["ok", v]
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+
+top = sys.argv[1]
+f = os.open(os.path.join(top, "sub", "doc"), os.O_RDONLY)
+d = os.open(os.path.join(top, "sub"), os.O_RDONLY | os.O_DIRECTORY)
+print("ready", flush=True)
+sys.stdin.readline()
+print(json.dumps([
+    res(lambda: os.fstat(f).st_size),
+    res(lambda: oct(os.fstat(d).st_mode)),
+    res(lambda: sorted(os.listxattr(f))),
+    res(lambda: sorted(os.listxattr(d))),
+    res(lambda: os.getxattr(f, "user.note").decode()),
+    res(lambda: os.getxattr(d, "user.tag").decode()),
+    res(lambda: os.pread(f, 100, 0).decode()),
+    res(lambda: sorted(os.listdir(d))),
+    res(lambda: os.stat(os.path.join(top, "sub", "doc")).st_size),
+    res(lambda: sorted(os.listdir(os.path.join(top, "sub")))),
+]), flush=True)
+'''
+
+
+def test_open_descriptors_keep_working_after_the_tenant_is_closed(m, store, principals):
+    """docs/permissions.md: an open descriptor keeps working after the tenant
+    is closed to its holder, for fstat, flistxattr, fgetxattr, reads and
+    the listing of an open folder, as on ext4 (the kernel sends no handle
+    with fstat's getattr, so it must not be gated either); new lookups by
+    path are refused."""
+    p = m.path("shop")
+    assert ops(ALICE, ("mkdir", p + "/sub"), ("write", p + "/sub/doc", "data"),
+               ("write", p + "/sub/other", "o")) == [OK] * 3
+    as_user(ALICE, "/usr/bin/python3 -c 'import os, sys; "
+            "os.setxattr(sys.argv[1], \"user.note\", b\"kept\"); "
+            "os.setxattr(sys.argv[2], \"user.tag\", b\"folder\")' %s/sub/doc %s/sub"
+            % (p, p))
+    pw = principals.pw[ALICE]
+    holder = subprocess.Popen(["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid,
+                               "--init-groups", "--", "/usr/bin/python3", "-c", _HOLDER, p],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd="/")
+    try:
+        assert holder.stdout.readline().strip() == "ready", holder.stderr.read()
+        tctl(store, "chmod", "shop", "0700")
+        tctl(store, "chown", "shop", "root:root")
+        within(lambda: root_stat(p) == (0, 0, 0o700), "chown root:root")
+        # Past the kernel's attribute cache time: fstat reaches the daemon.
+        time.sleep(1.2)
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        line = holder.stdout.readline()
+        assert line, holder.stderr.read()
+        got = json.loads(line)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert got[:8] == [["ok", 4], ["ok", "0o40755"], ["ok", ["user.note"]],
+                       ["ok", ["user.tag"]], ["ok", "kept"], ["ok", "folder"],
+                       ["ok", "data"], ["ok", ["doc", "other"]]], got
+    # New requests by path are refused.
+    assert got[8] in ("ENOENT", "EACCES") and got[9] in ("ENOENT", "EACCES"), got
+    assert ops(ALICE, ("stat", p + "/sub/doc"), ("stat", p)) == ["ENOENT"] * 2
 
 
 def test_daemon_checks_again_at_once(m, store, principals):
@@ -274,6 +347,51 @@ def test_remove_refused_while_a_file_is_open(m, store):
     assert util.wait_for(removed, timeout=2), "remove still refused after close"
     within(lambda: "shop" not in os.listdir(m.mnt), "removed after close")
     assert "shop" not in tenant_list(store)
+
+
+def test_shutdown_while_a_root_lookup_waits_does_not_hang(m, store):
+    """SIGTERM stops the FUSE loop; a lookup at the mount root sent after that
+    is never answered and holds the root's lock in the kernel.  An admin
+    command served meanwhile (the admin thread is joined before the unmount)
+    must not wait for that lock: the daemon exits."""
+    import signal
+    import socket
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(10)
+    looker = None
+    try:
+        sock.connect(os.path.join(store.path, "admin.sock"))
+        # The admin thread now waits (up to 2 s) for this connection's request.
+        m.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)                 # the loop has stopped serving
+        looker = subprocess.Popen(["stat", m.path("nosuch")], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)                 # its LOOKUP waits in the kernel
+        assert looker.poll() is None, "the lookup was answered: the loop still runs"
+        sock.sendall(b"tenantfs-admin 1\tchmod\tshop\t0755\n")
+        try:
+            rc = m.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            rc = "hung"
+        assert rc != "hung", "the daemon hangs at shutdown"
+    finally:
+        sock.close()
+        if looker is not None:
+            looker.kill()               # frees a hung daemon: the lookup gives up
+            looker.wait()
+        if m.proc is not None:
+            try:
+                m.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                m.proc.kill()
+                m.proc.wait()
+            m.proc = None
+            m.logf.close()
+            util.unmount(m.mnt, lazy=True)
+    assert util.sanitizer_report(m.read_log()) is None, m.read_log()[-5000:]
+    assert util.wait_for(lambda: not util.is_mounted(m.mnt), timeout=5)
+    # The command was carried out, and kept.
+    assert tenant_list(store, passfile=store.passfile)["shop"]["mode"] == "0755"
 
 
 def test_list_shows_owner_group_mode_quota_use(m, store, principals):

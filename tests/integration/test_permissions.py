@@ -17,8 +17,8 @@ import stat
 import pytest
 
 import util
-from users import (ALICE, BOB, CAROL, STAFF, OK, ok, ops, principals,  # noqa: F401
-                   tenant_list, try_op)
+from users import (ALICE, BOB, CAROL, STAFF, OK, as_user, ok, ops,  # noqa: F401
+                   principals, tenant_list, try_op)
 
 
 @pytest.fixture
@@ -114,6 +114,27 @@ def test_file_mode_owner_group_other(m, principals):
     assert try_op(CAROL, "read", p) == ("ok", "by carol")
     # The writer's identity does not change the owner.
     assert st3(p) == (P.uid(ALICE), P.staff_gid, 0o060)
+
+
+def test_execute_only_program_runs(m, principals):
+    """A program of mode 0711 runs for those who may not read it, as on ext4:
+    execve() opens it O_RDONLY|__FMODE_EXEC, which asks for x, not r."""
+    P = principals
+    prog = m.path("pub", "prog")
+    as_user(ALICE, "cp /bin/true %s && chmod 0711 %s" % (prog, prog))
+    assert st3(prog) == (P.uid(ALICE), P.gid(ALICE), 0o711)
+    for user in (BOB, CAROL, ALICE):
+        r = as_user(user, prog, check=False)
+        assert r.returncode == 0, (user, r.returncode, r.stderr)
+    # Reading (copying) it is still refused to those without r.
+    assert try_op(BOB, "read", prog) == "EACCES"
+    assert as_user(BOB, "cat %s >/dev/null" % prog, check=False).returncode != 0
+    # No x for the caller's class: not run (0701 shuts out the group).
+    ok(ALICE, "chmod", prog, 0o701)
+    ok(ALICE, "chown", prog, -1, P.staff_gid)
+    r = as_user(CAROL, prog, check=False)
+    assert r.returncode == 126, (r.returncode, r.stderr)       # EACCES
+    assert as_user(BOB, prog, check=False).returncode == 0
 
 
 def test_folder_mode_create_delete_list(m, principals):

@@ -117,6 +117,34 @@ def test_root_listing_with_attributes_does_not_leak(m):
         assert "alices" not in r.stdout and "bobs" in r.stdout
 
 
+def test_owner_and_group_bits_decide_what_may_be_cached(m, store, principals):
+    """A tenant that "other" may search but its owner's group may not (0701,
+    group tfs_staff): carol (a member) may not see it, also right after root
+    (a stat, or `ls -l` handing entries with the listing) made the kernel
+    look it up.  Only a mode with all three x bits is for everyone."""
+    util.ctl("tenant", "add", store.path, "grpshut", "--owner", "%s:%s" % (ALICE, STAFF),
+             "--mode", "0701")
+    p = m.path("grpshut")
+    assert util.wait_for(lambda: os.path.isdir(p), timeout=1.0)
+    for _ in range(3):
+        os.stat(p)
+        assert ops(CAROL, ("stat", p), ("lstat", p), ("listdir", p)) == ["ENOENT"] * 3
+        util.run(["ls", "-l", m.mnt])
+        assert try_op(CAROL, "stat", p) == "ENOENT"
+        assert "grpshut" not in ok(CAROL, "listdir", m.mnt)
+        # bob (other) and alice (the owner) may search it.
+        assert try_op(BOB, "stat", p)[0] == "ok"
+        assert try_op(ALICE, "stat", p)[0] == "ok"
+        assert try_op(CAROL, "stat", p) == "ENOENT"
+    # The owner's own bits: 0071 hides it from its owner alone.
+    util.ctl("tenant", "chmod", store.path, "grpshut", "0071")
+    for _ in range(3):
+        assert until(ALICE, ("stat", p), "ENOENT", 1.0)[0] == "ENOENT"
+        os.stat(p)
+        assert try_op(CAROL, "stat", p)[0] == "ok"
+        assert try_op(ALICE, "stat", p) == "ENOENT"
+
+
 def test_root_link_count_does_not_count_tenants(m, store):
     """stat of the mount root does not tell how many tenants exist: its link
     count stays the same as tenants come and go (docs/permissions.md says 2)."""
@@ -178,6 +206,31 @@ def test_chmod_reveals_within_a_second(m, store):
         assert until(user, ("stat", a), "ENOENT", 1.0)[0] == "ENOENT", user
         assert "alices" not in ok(user, "listdir", m.mnt)
     assert try_op(ALICE, "read", a + "/note") == ("ok", "hi")
+
+
+def test_closed_public_tenant_is_absent_at_once(m, store):
+    """A tenant every user could search is cached by the kernel (its entry at
+    the mount root); closed with `tenantctl tenant chmod`, it is ENOENT to
+    the users shut out at once, not EACCES (which would tell it exists), nor
+    its attributes; removed, it is ENOENT to everyone at once."""
+    util.ctl("tenant", "add", store.path, "wasopen", "--owner", ALICE, "--mode", "0755")
+    p = m.path("wasopen")
+    assert util.wait_for(lambda: os.path.isdir(p), timeout=1.0)
+    ok(ALICE, "write", p + "/f", "x")
+    for user in (BOB, CAROL, "root"):
+        assert ops(user, ("stat", p), ("stat", p + "/f"))[0][0] == "ok", user
+    util.ctl("tenant", "chmod", store.path, "wasopen", "0700")
+    for user in (BOB, CAROL):
+        assert ops(user, ("stat", p), ("lstat", p), ("listdir", p)) == ["ENOENT"] * 3, user
+        assert try_op(user, "stat", p + "/f") in ("ENOENT", "EACCES"), user
+    assert try_op(ALICE, "stat", p)[0] == "ok"
+    util.ctl("tenant", "chmod", store.path, "wasopen", "0755")
+    assert until(BOB, ("read", p + "/f"), ("ok", "x"), 1.0)[0] == ("ok", "x")
+    ok(ALICE, "unlink", p + "/f")
+    util.ctl("tenant", "remove", store.path, "wasopen")
+    for user in (BOB, ALICE, "root"):
+        assert ops(user, ("stat", p), ("listdir", p), ("create", p + "/g")) == [
+            "ENOENT"] * 3, user
 
 
 def test_without_allow_other_only_the_mounting_user(store, principals):

@@ -455,3 +455,41 @@ def test_use_is_exact_after_a_crash(m, store):
     write(os.path.join(q, "r5"), b"5")
     write(os.path.join(q, "r6"), b"6")
     expect_errno(errno.EDQUOT, write, os.path.join(q, "r7"), b"7")
+
+
+def test_refused_writeback_leaves_no_refused_data_in_the_cache(m, store):
+    """With the kernel's writeback cache, write() succeeds into the page
+    cache and the daemon refuses the write-back: fsync reports EDQUOT, a
+    close without fsync EIO (the kernel keeps only EIO or ENOSPC for
+    close).  After the last close, readers get what was stored, not the
+    refused data the kernel's cache held (docs/permissions.md, Quotas)."""
+    q = m.path("q")
+    set_quota(store, "q", "--bytes", "64K")
+    assert util.wait_for(lambda: os.statvfs(q).f_blocks * os.statvfs(q).f_frsize == 64 * 1024,
+                         timeout=1.0)
+    # Filling a hole of a sparse file: its size stays what it was.
+    p = os.path.join(q, "sparse")
+    stored = b"s" * 8192
+    write(p, stored)
+    os.truncate(p, MiB)
+    expected = stored + bytes(MiB - len(stored))
+    fd = os.open(p, os.O_WRONLY)
+    try:
+        assert os.pwrite(fd, os.urandom(256 * 1024), 256 * 1024) == 256 * 1024
+        expect_errno(errno.EDQUOT, os.fsync, fd)
+    finally:
+        os.close(fd)                    # fsync reported it: close does not
+    assert util.wait_for(lambda: read(p) == expected, timeout=2.0), \
+        "the refused data is still read back"
+    assert os.stat(p).st_size == MiB
+    # No fsync: close reports EIO.  Nothing of the refused data is read back
+    # (the size is the kernel's own until it drops the inode: see the docs).
+    g = os.path.join(q, "grown")
+    fd = os.open(g, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    assert os.write(fd, b"r" * (256 * 1024)) == 256 * 1024
+    expect_errno(errno.EIO, os.close, fd)
+    assert util.wait_for(lambda: b"r" not in read(g), timeout=2.0), \
+        "the refused data is still read back"
+    m.remount()
+    assert read(p) == expected
+    assert os.stat(g).st_size == 0 and read(g) == b""
