@@ -20,37 +20,12 @@
 #include <unistd.h>
 
 #include "store_internal.h"
+#include "store_tmp.h"
 #include "tap.h"
 
-#define PASS    "correct horse battery staple"
-#define PASSLEN (sizeof PASS - 1)
 #define HDR_SIZE 172
 
 /* ---- Helpers ---- */
-
-struct tmp {
-    char root[64];
-    char store[96];
-};
-
-static void tmp_make(struct tmp *t)
-{
-    strcpy(t->root, "/tmp/tfs-admin-XXXXXX");
-    if (!mkdtemp(t->root))
-        abort();
-    snprintf(t->store, sizeof t->store, "%s/store", t->root);
-}
-
-static int tmp_rm_one(const char *p, const struct stat *st, int type,
-                      struct FTW *f)
-{
-    return (void)st, (void)type, (void)f, remove(p);
-}
-
-static void tmp_remove(struct tmp *t)
-{
-    nftw(t->root, tmp_rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static FILE *file_open(const char *dir, const char *name, const char *how)
 {
@@ -78,14 +53,6 @@ static void file_write(const char *dir, const char *name, const void *buf,
     fclose(f);
 }
 
-static store *open_ok(const char *dir, unsigned flags)
-{
-    store *s = NULL;
-    store_err e = store_open(dir, PASS, PASSLEN, flags, &s);
-    if (e != STORE_OK)
-        printf("# store_open: %s\n", store_strerror(e));
-    return s;
-}
 
 /* ---- Create, open, header ---- */
 

@@ -16,45 +16,17 @@
 #include <unistd.h>
 
 #include "store_internal.h"
+#include "store_tmp.h"
 #include "tap.h"
 
-#define PASS    "correct horse battery staple"
-#define PASSLEN (sizeof PASS - 1)
 #define ROOT    STORE_ROOT_INO
 
-struct tmp {
-    char root[64];
-    char store[96];
-};
-
-static void tmp_make(struct tmp *t)
+/* A fresh folder with an empty store in it. */
+static void store_make(struct tmp *t)
 {
-    strcpy(t->root, "/tmp/tfs-policy-XXXXXX");
-    if (!mkdtemp(t->root))
-        abort();
-    snprintf(t->store, sizeof t->store, "%s/store", t->root);
+    tmp_make(t);
     if (store_create(t->store, PASS, PASSLEN) != STORE_OK)
         abort();
-}
-
-static int tmp_rm_one(const char *p, const struct stat *st, int type,
-                      struct FTW *f)
-{
-    return (void)st, (void)type, (void)f, remove(p);
-}
-
-static void tmp_remove(struct tmp *t)
-{
-    nftw(t->root, tmp_rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static store *open_ok(const char *dir, unsigned flags)
-{
-    store *s = NULL;
-    store_err e = store_open(dir, PASS, PASSLEN, flags, &s);
-    if (e != STORE_OK)
-        printf("# store_open: %s\n", store_strerror(e));
-    return s;
 }
 
 /* Add tenant `name` and open it. */
@@ -105,7 +77,7 @@ TAP_TEST(owner_and_mode_live_in_the_registry)
     struct store_attr a, sa = { 0 };
     uint64_t id = 0;
     struct tmp tp;
-    tmp_make(&tp);
+    store_make(&tp);
 
     store *s = open_ok(tp.store, 0);
     REQUIRE(s);
@@ -151,7 +123,7 @@ TAP_TEST(update_refuses_bad_input)
     struct store_tenant_info in = { .mode = 010000 }, info;
     uint64_t id = 0;
     struct tmp tp;
-    tmp_make(&tp);
+    store_make(&tp);
 
     store *s = open_ok(tp.store, 0);
     REQUIRE(s);
@@ -181,7 +153,7 @@ TAP_TEST(usage_counts_records_and_bytes_held)
     uint64_t f1, f2, id;
     uint64_t orphan = 0;
     struct tmp tp;
-    tmp_make(&tp);
+    store_make(&tp);
 
     memset(buf, 'x', sizeof buf);
     for (int daemon = 0; daemon < 2; daemon++) {
@@ -251,7 +223,7 @@ TAP_TEST(usage_computed_for_an_older_database)
     uint64_t id, ino;
     char *path;
     struct tmp tp;
-    tmp_make(&tp);
+    store_make(&tp);
 
     store *s = open_ok(tp.store, 0);
     REQUIRE(s);
@@ -295,7 +267,7 @@ TAP_TEST(record_quota_refuses_and_recovers)
     struct store_attr a;
     uint64_t id, ino;
     struct tmp tp;
-    tmp_make(&tp);
+    store_make(&tp);
 
     for (int daemon = 0; daemon < 2; daemon++) {
         store *s = open_ok(tp.store, daemon ? STORE_OPEN_DAEMON : 0);
@@ -337,7 +309,7 @@ TAP_TEST(byte_quota_refuses_whole_writes_without_damage)
     uint64_t id, ino, other;
     size_t n = 0;
     struct tmp tp;
-    tmp_make(&tp);
+    store_make(&tp);
 
     for (size_t i = 0; i < sizeof buf; i++)
         buf[i] = (uint8_t)(i * 7);
@@ -389,7 +361,7 @@ TAP_TEST(replay_is_not_refused_by_a_later_quota)
     uint64_t id = 0;
     int status = 0;
     struct tmp tp;
-    tmp_make(&tp);
+    store_make(&tp);
 
     store *s = open_ok(tp.store, 0);
     REQUIRE(s);
