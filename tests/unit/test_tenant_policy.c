@@ -150,7 +150,7 @@ TAP_TEST(usage_counts_records_and_bytes_held)
     static uint8_t buf[70000];
     struct store_tenant_usage u;
     struct store_attr a, sa = { 0 };
-    uint64_t f1, f2, id;
+    uint64_t f1 = 0, f2 = 0, id = 0;
     uint64_t orphan = 0;
     struct tmp tp;
     store_make(&tp);
@@ -220,7 +220,7 @@ TAP_TEST(usage_computed_for_an_older_database)
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
     MDB_dbi dbi;
-    uint64_t id, ino;
+    uint64_t id = 0, ino = 0;
     char *path;
     struct tmp tp;
     store_make(&tp);
@@ -265,7 +265,7 @@ TAP_TEST(usage_computed_for_an_older_database)
 TAP_TEST(record_quota_refuses_and_recovers)
 {
     struct store_attr a;
-    uint64_t id, ino;
+    uint64_t id = 0, ino = 0;
     struct tmp tp;
     store_make(&tp);
 
@@ -306,7 +306,7 @@ TAP_TEST(byte_quota_refuses_whole_writes_without_damage)
 {
     static uint8_t buf[100 * 1024], got[100 * 1024];
     struct store_attr a, sa = { 0 };
-    uint64_t id, ino, other;
+    uint64_t id = 0, ino = 0, other = 0;
     size_t n = 0;
     struct tmp tp;
     store_make(&tp);
