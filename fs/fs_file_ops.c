@@ -137,17 +137,19 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
         err = EINVAL;
     if (err == 0)
         err = fs_errno(store_write(t, local, (uint64_t)off, buf, size, NULL));
-    if (err != 0)
-        fuse_reply_err(req, err);
-    else
-        fuse_reply_write(req, size);
     /* A write-back the quota refused: the refused data stays in the
      * kernel's page cache (as clean pages), where readers would find it.
      * The kernel is asked to drop it after the last release, from another
      * thread (fs_open_refused; fs_inval.c), never from here: the kernel
-     * holds the pages' locks until it has our reply. */
+     * holds the pages' locks until it has our reply.  Marked before the
+     * reply: once the kernel has it, the close and the last release may
+     * come at once, on another thread. */
     if (err == EDQUOT && fi != NULL && fi->writepage)
         fs_open_refused(c, ino);
+    if (err != 0)
+        fuse_reply_err(req, err);
+    else
+        fuse_reply_write(req, size);
 }
 
 void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
