@@ -160,9 +160,7 @@ store_err store_getattr(store_tenant *t, uint64_t ino, struct store_attr *a)
     struct getattr_arg g = { ino, a };
     store_err err;
 
-    if (atomic_load(&t->dead))
-        return STORE_ENOENT;
-    err = store_exec_read(t, store_getattr_fn, &g);
+    err = store_exec_read(t, store_getattr_fn, &g);   /* ENOENT if removed */
     if (err == STORE_OK && ino == STORE_ROOT_INO)
         store_root_attr_overlay(t, a);
     return err;

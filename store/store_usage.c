@@ -191,7 +191,5 @@ static store_err store_usage_fn(store_tenant *t, MDB_txn *txn, void *arg)
 store_err store_tenant_usage(store_tenant *t, struct store_tenant_usage *u)
 {
     memset(u, 0, sizeof *u);
-    if (atomic_load(&t->dead))
-        return STORE_ENOENT;
-    return store_exec_read(t, store_usage_fn, u);
+    return store_exec_read(t, store_usage_fn, u);     /* ENOENT if removed */
 }
