@@ -105,10 +105,7 @@ static const struct fuse_lowlevel_ops fs_ops = {
     .open         = fs_op_open,
     .read         = fs_op_read,
     .write        = fs_op_write,
-    /* No .flush: every write is journalled when it arrives, so a FLUSH
-     * would have nothing to do; without the handler the kernel learns
-     * (ENOSYS) to skip that round trip at every close(), and still reports
-     * writeback errors from close() itself. */
+    .flush        = fs_op_flush,
     .release      = fs_op_release,
     .fsync        = fs_op_fsync,
     .opendir      = fs_op_opendir,

@@ -44,8 +44,12 @@
  * oldest batch is this old, or this many journal bytes were appended since
  * the last checkpoint (this bounds both the memory held by open batches and
  * the journal replayed at recovery). */
+#ifndef STORE_CHECKPOINT_MS        /* -D for stress runs (docs/testing.md) */
 #define STORE_CHECKPOINT_MS      1000u
+#endif
+#ifndef STORE_CHECKPOINT_BYTES
 #define STORE_CHECKPOINT_BYTES   ((uint64_t)32 << 20)
+#endif
 /* Default of -o commit=MS: how often the journal is flushed (fdatasync) when
  * nobody asks.  Chosen by measurement, see docs/journal.md. */
 #define STORE_COMMIT_MS_DEFAULT  100u
