@@ -162,6 +162,9 @@ struct store_journal_stats {
     uint64_t checkpoints;      /* durable LMDB commits of the batches */
     uint64_t replayed;         /* at the last recovery: entries replayed */
     uint64_t discarded_bytes;  /*   and bytes of torn tail discarded */
+    uint64_t failed;           /* 0, or the store_err that turned the mount
+                                  read-only (docs/journal.md, "When the
+                                  disk fails") */
 };
 /* The daemon's live figures. */
 store_err store_journal_stats(store *s, struct store_journal_stats *st) STORE_WUR;

@@ -77,6 +77,10 @@ struct store_tenant {
     uint64_t last_seq;         /* writer only: last entry applied to batch */
     MDB_txn *batch;
     _Atomic bool batch_open;
+    /* Its batch failed to commit: its acknowledged ops exist only in the
+     * journal, so its reads and writes fail (STORE_EIO) until the next
+     * mount replays them (store_writer.c). */
+    _Atomic bool lost_batch;
 
     /* Usage accounting (store_usage.c): what the current write transaction
      * changed so far, in charged bytes and records.  Touched only inside a
@@ -252,6 +256,9 @@ bool store_writer_submit_read(struct store *s, store_tenant *t,
                               store_read_fn fn, void *arg, store_err *err);
 /* fsync: return once every acknowledged op is on disk (group commit). */
 store_err store_writer_sync(struct store *s);
+/* The same without counting an fsync: the periodic flusher's round.  A
+ * failed flush turns the store read-only (store_writer.c). */
+store_err store_writer_flush(struct store *s);
 /* Replay the journal into LMDB at daemon open (store_recover.c), before the
  * writer starts: idempotent, stops at a torn or invalid tail, logs counts. */
 store_err store_recover(struct store *s);

@@ -320,24 +320,26 @@ static store_err store_sync_all(struct store *s)
     return err;
 }
 
-/* One round of the flusher: make every acknowledged op durable (a single
- * fdatasync shared with concurrent fsyncs) and publish the figures. */
-static void store_flush_journal(struct store *s)
+/* Publish the daemon's figures to STORE/journal/stats for tools. */
+static void store_publish_stats(struct store *s)
 {
-    store_journal *j = store_writer_journal(s);
     struct store_journal_stats st;
     store_err err;
 
-    if (!j)
-        return;
-    err = store_journal_flush(j, store_journal_last(j));
-    if (err != STORE_OK)
-        store_log(LOG_ERR, "journal: periodic flush failed: %s",
-                  store_strerror(err));
     if (store_journal_stats(s, &st) == STORE_OK &&
         (err = store_journal_stats_write(s->dir, &st)) != STORE_OK)
         store_log(LOG_WARNING, "journal: cannot write the stats file: %s",
                   store_strerror(err));
+}
+
+/* One round of the flusher: make every acknowledged op durable (a single
+ * fdatasync shared with concurrent fsyncs) and publish the figures. */
+static void store_flush_journal(struct store *s)
+{
+    if (!store_writer_journal(s))
+        return;
+    (void)!store_writer_flush(s);           /* logs and acts on failure */
+    store_publish_stats(s);
 }
 
 static void *store_flusher_main(void *arg)
@@ -380,6 +382,9 @@ static store_err store_flusher_start(struct store *s)
     pthread_condattr_destroy(&ca);
     if (rc != 0)
         return STORE_ENOMEM;
+    /* At once: the file may still hold a previous daemon's figures. */
+    if (store_writer_journal(s))
+        store_publish_stats(s);
     if (pthread_create(&s->flusher, NULL, store_flusher_main, s) != 0) {
         pthread_cond_destroy(&s->flush_cond);
         return STORE_ENOMEM;

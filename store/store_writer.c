@@ -28,6 +28,16 @@
  * with STORE_EIO (they would be journalled on a state recovery does not
  * reproduce).
  *
+ * When the disk fails (docs/journal.md): the first journal write, rotation
+ * or fdatasync that fails with anything but a full disk, or a checkpoint
+ * commit that fails, turns the store read-only for the rest of the
+ * daemon's life (w->broken): every op fails with STORE_EROFS, nothing is
+ * committed or trimmed any more, the open batches stay readable (so reads
+ * still see every acknowledged op), and at stop they are abandoned, not
+ * committed: the next mount replays the journal.  A tenant whose batch
+ * failed to commit has lost_batch set: its reads and writes fail
+ * (STORE_EIO), since its acknowledged ops now exist only in the journal.
+ *
  * Ownership: t->batch, t->last_seq and the batch bookkeeping of struct
  * store_writer are used under w->mu (or by store_recover() before the
  * thread starts, alone).  The writer never takes s->lock; callers never
@@ -72,14 +82,14 @@ struct store_writer {
     uint64_t bytes_since;      /* journal bytes since the last checkpoint */
     uint64_t hold;             /* never trim past this (failed commit) */
     uint64_t applied;          /* journal position of the last checkpoint */
-    store_tenant **failed;     /* tenants whose checkpoint failed */
-    size_t nfailed;
     uint64_t *held;            /* tenants recovery could not open (set
                                   before the thread starts, then fixed) */
     size_t nheld;
     uint8_t *buf;
     size_t bufcap;
 
+    _Atomic int broken;        /* 0, or the store_err that made the store
+                                  read-only */
     _Atomic unsigned commit_ms;
     _Atomic uint64_t fsyncs, checkpoints, replayed, discarded, applied_pub;
 };
@@ -152,6 +162,34 @@ static store_err wr_buf_reserve(struct store_writer *w, size_t n)
     return STORE_OK;
 }
 
+static bool wr_broken(struct store_writer *w)
+{
+    return atomic_load(&w->broken) != 0;
+}
+
+/* Turn the store read-only after `what` failed with `why` (once; later
+ * failures are consequences and only the first is logged). */
+static void wr_break(struct store_writer *w, store_err why, const char *what)
+{
+    int none = 0;
+
+    if (why == STORE_OK)
+        why = STORE_EIO;
+    if (atomic_compare_exchange_strong(&w->broken, &none, (int)why))
+        store_log(LOG_CRIT, "%s failed: %s; the store is read-only from now "
+                  "on (every change fails with EROFS) until it is mounted "
+                  "again, and that mount replays the journal", what,
+                  store_strerror(why));
+}
+
+/* Does a failed append mean the journal's disk is failing?  A full disk
+ * (or an op too big) is the op's own error, and the store goes on. */
+static bool wr_append_breaks(store_err err)
+{
+    return err != STORE_ENOSPC && err != STORE_EDQUOT &&
+           err != STORE_ENOMEM && err != STORE_EINVAL && err != STORE_EFBIG;
+}
+
 store_err store_writer_apply(struct store *s, store_tenant *t,
                              struct store_op *op, bool append)
 {
@@ -163,9 +201,10 @@ store_err store_writer_apply(struct store *s, store_tenant *t,
 
     if (atomic_load(&t->dead))
         return STORE_ENOENT;       /* removed (store_writer_retire) */
-    for (size_t i = 0; i < w->nfailed; i++)
-        if (w->failed[i] == t)
-            return STORE_EIO;
+    if (append && wr_broken(w))
+        return STORE_EROFS;
+    if (atomic_load(&t->lost_batch))
+        return STORE_EIO;
     if ((err = wr_batch_need(w, t)) != STORE_OK)
         return err;
     /* Waiting for the batch let go of w->mu: the tenant may have been
@@ -186,8 +225,11 @@ store_err store_writer_apply(struct store *s, store_tenant *t,
             goto out;
         store_op_encode(op, w->buf);
         err = store_journal_append(w->j, t->id, w->buf, len, &seq);
-        if (err != STORE_OK)
+        if (err != STORE_OK) {
+            if (wr_append_breaks(err))
+                wr_break(w, err, "journal: an append");
             goto out;
+        }
         w->bytes_since += len;
         t->last_seq = seq;
     }
@@ -235,18 +277,27 @@ static store_err wr_batch_commit(store_tenant *t)
     return err;
 }
 
-/* After a failed checkpoint the tenant's acknowledged ops since the last
- * one exist only in the journal: further writes would be journalled on a
- * state recovery will not reproduce, so they fail (STORE_EIO) until the
- * next mount replays the journal. */
-static void wr_fail(struct store_writer *w, store_tenant *t)
+/* Abort every open batch (writer thread; `dead_only`: only those of
+ * removed tenants, which store_writer_retire waits for).  Used once the
+ * store is read-only: what they hold stays in the journal. */
+static void wr_abandon(struct store_writer *w, bool dead_only)
 {
-    store_tenant **p = realloc(w->failed, (w->nfailed + 1) * sizeof *p);
+    size_t kept = 0;
 
-    if (!p)
-        return;
-    w->failed = p;
-    w->failed[w->nfailed++] = t;
+    for (size_t i = 0; i < w->nbatched; i++) {
+        store_tenant *t = w->batched[i];
+        if (dead_only && !atomic_load(&t->dead)) {
+            w->batched[kept++] = t;
+            continue;
+        }
+        atomic_store(&t->batch_open, false);
+        mdb_txn_abort(t->batch);
+        t->batch = NULL;
+    }
+    if (!dead_only && w->nbatched > 0)
+        store_log(LOG_NOTICE, "journal: the changes of %zu tenants stay in the "
+                  "journal for the next mount", w->nbatched);
+    w->nbatched = kept;
 }
 
 void store_writer_checkpoint(struct store *s)
@@ -254,28 +305,28 @@ void store_writer_checkpoint(struct store *s)
     struct store_writer *w = s->writer;
     uint64_t upto = store_journal_last(w->j);
     bool any = w->nbatched > 0;
-    store_err err;
+    store_err err, lost = STORE_OK;
 
+    if (wr_broken(w)) {
+        /* Nothing is committed any more; only removed tenants' batches go
+         * (their removal waits for that). */
+        wr_abandon(w, true);
+        return;
+    }
     /* The journal first: once LMDB records applied_seq = N, a power cut
      * must not leave a journal ending below N, or its seq numbers would
      * restart below N and later entries be skipped as already applied. */
-    bool flushed = true;
     if (any && (err = store_journal_flush(w->j, upto)) != STORE_OK) {
         /* Committing now would make applied_seq durable above a journal
-         * that may not be: keep LMDB as it is and the journal whole; the
-         * batched tenants fail their writes until the next mount. */
-        store_log(LOG_ERR, "journal: flush before checkpoint failed: %s; "
-                  "checkpoint abandoned", store_strerror(err));
-        flushed = false;
+         * that may not be: commit nothing, keep the batches (readable)
+         * and the journal whole. */
+        wr_break(w, err, "journal: the fdatasync before a checkpoint");
+        wr_abandon(w, true);
+        return;
     }
     for (size_t i = 0; i < w->nbatched; i++) {
         store_tenant *t = w->batched[i];
-        if (flushed) {
-            err = wr_batch_commit(t);
-        } else {
-            mdb_txn_abort(t->batch);
-            err = STORE_EIO;
-        }
+        err = wr_batch_commit(t);  /* a failed commit ends the txn too */
         if (err == STORE_OK) {
             t->applied_seq = t->last_seq;
         } else {
@@ -284,11 +335,14 @@ void store_writer_checkpoint(struct store *s)
                       (unsigned long long)t->id, store_strerror(err));
             if (t->applied_seq < w->hold)
                 w->hold = t->applied_seq;
-            wr_fail(w, t);
+            atomic_store(&t->lost_batch, true);
+            lost = err;
         }
         t->batch = NULL;
         atomic_store(&t->batch_open, false);
     }
+    if (lost != STORE_OK)
+        wr_break(w, lost, "a checkpoint's commit");
     w->nbatched = 0;
     w->bytes_since = 0;
     if (upto > w->hold)
@@ -308,7 +362,7 @@ static bool wr_checkpoint_due(struct store_writer *w)
 {
     struct timespec now;
 
-    if (w->nbatched == 0)
+    if (w->nbatched == 0 || wr_broken(w))
         return false;
     if (w->bytes_since >= STORE_CHECKPOINT_BYTES)
         return true;
@@ -349,8 +403,8 @@ static void *wr_main(void *arg)
     for (;;) {
         while (!w->requests && !w->stopping &&
                !atomic_load(&w->ckpt_wanted) &&
-               w->bytes_since < STORE_CHECKPOINT_BYTES) {
-            if (w->nbatched == 0) {
+               (w->bytes_since < STORE_CHECKPOINT_BYTES || wr_broken(w))) {
+            if (w->nbatched == 0 || wr_broken(w)) {
                 pthread_cond_wait(&w->work, &w->mu);
                 continue;
             }
@@ -374,7 +428,10 @@ static void *wr_main(void *arg)
             pthread_cond_broadcast(&w->begun);
         }
     }
-    store_writer_checkpoint(w->s);
+    if (wr_broken(w))
+        wr_abandon(w, false);
+    else
+        store_writer_checkpoint(w->s);
     pthread_cond_broadcast(&w->begun);
     pthread_mutex_unlock(&w->mu);
     return NULL;
@@ -384,7 +441,7 @@ static void *wr_main(void *arg)
 static void wr_enter(struct store_writer *w)
 {
     pthread_mutex_lock(&w->mu);
-    while (w->running && !w->stopping &&
+    while (w->running && !w->stopping && !wr_broken(w) &&
            (atomic_load(&w->ckpt_wanted) ||
             w->bytes_since >= STORE_CHECKPOINT_BYTES)) {
         atomic_store(&w->ckpt_wanted, true);
@@ -406,7 +463,6 @@ static void wr_free(struct store_writer *w)
     pthread_cond_destroy(&w->begun);
     pthread_mutex_destroy(&w->mu);
     free(w->batched);
-    free(w->failed);
     free(w->held);
     if (w->buf)
         seal_wipe(w->buf, w->bufcap);   /* plaintext of the last op */
@@ -477,9 +533,12 @@ void store_writer_stop(struct store *s)
         pthread_join(w->thread, NULL);   /* drains, checkpoints, trims */
         w->running = false;
     }
-    err = store_journal_flush(w->j, store_journal_last(w->j));
-    if (err != STORE_OK)
-        store_log(LOG_ERR, "journal: final flush failed: %s", store_strerror(err));
+    if (!wr_broken(w)) {
+        err = store_journal_flush(w->j, store_journal_last(w->j));
+        if (err != STORE_OK)
+            store_log(LOG_ERR, "journal: final flush failed: %s",
+                      store_strerror(err));
+    }
     s->writer = NULL;
     wr_free(w);
 }
@@ -512,6 +571,10 @@ bool store_writer_submit_read(struct store *s, store_tenant *t,
 {
     struct store_writer *w = s ? s->writer : NULL;
 
+    if (w && atomic_load(&t->lost_batch)) {
+        *err = STORE_EIO;          /* its newest state is in the journal */
+        return true;
+    }
     if (!w || !atomic_load(&t->batch_open))
         return false;
     pthread_mutex_lock(&w->mu);
@@ -525,6 +588,19 @@ bool store_writer_submit_read(struct store *s, store_tenant *t,
     return true;
 }
 
+store_err store_writer_flush(struct store *s)
+{
+    struct store_writer *w = s ? s->writer : NULL;
+    store_err err;
+
+    if (!w)
+        return STORE_OK;
+    err = store_journal_flush(w->j, store_journal_last(w->j));
+    if (err != STORE_OK)
+        wr_break(w, err, "journal: an fdatasync");
+    return err;
+}
+
 store_err store_writer_sync(struct store *s)
 {
     struct store_writer *w = s ? s->writer : NULL;
@@ -532,7 +608,7 @@ store_err store_writer_sync(struct store *s)
     if (!w)
         return STORE_OK;
     atomic_fetch_add(&w->fsyncs, 1);
-    return store_journal_flush(w->j, store_journal_last(w->j));
+    return store_writer_flush(s);
 }
 
 void store_writer_retire(struct store *s, store_tenant *t)
@@ -621,6 +697,7 @@ store_err store_journal_stats(store *s, struct store_journal_stats *st)
     st->checkpoints = atomic_load(&w->checkpoints);
     st->replayed = atomic_load(&w->replayed);
     st->discarded_bytes = atomic_load(&w->discarded);
+    st->failed = (uint64_t)atomic_load(&w->broken);
     if (st->applied_seq == 0)
         st->applied_seq = atomic_load(&w->applied_pub);
     return STORE_OK;

@@ -43,6 +43,12 @@ static void ctl_stats_print_text(const char *dir,
         printf("daemon           pid %ld (live figures)\n", (long)daemon);
     else
         printf("daemon           none (figures of the journal on disk)\n");
+    if (st->failed)
+        printf("state            read-only: %s (see the daemon's log; the "
+               "next mount replays the journal)\n",
+               store_strerror((store_err)st->failed));
+    else
+        printf("state            %s\n", daemon > 0 ? "writable" : "-");
     printf("appended seq     %" PRIu64 "\n", st->appended_seq);
     printf("flushed seq      %" PRIu64 "\n", st->flushed_seq);
     printf("applied seq      %" PRIu64 "\n", st->applied_seq);
@@ -95,6 +101,7 @@ static void ctl_stats_print_json(const char *dir,
         { "checkpoints",     st->checkpoints },
         { "replayed",        st->replayed },
         { "discarded_bytes", st->discarded_bytes },
+        { "failed",          st->failed },
     };
 
     printf("{\"store\": ");
@@ -105,6 +112,11 @@ static void ctl_stats_print_json(const char *dir,
         printf(", \"daemon\": null");
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         printf(", \"%s\": %" PRIu64, f[i].name, f[i].v);
+    printf(", \"read_only\": %s", st->failed ? "true" : "false");
+    if (st->failed) {
+        printf(", \"failure\": ");
+        ctl_json_string(store_strerror((store_err)st->failed));
+    }
     printf(", \"entries_per_flush\": %.3f", ctl_stats_avg(st));
     printf(", \"batch_hist\": {");
     for (int i = 0; i < 8; i++)

@@ -1,6 +1,6 @@
 /*
  * store_tmp.h - what the store-level unit tests (test_store_admin.c,
- * test_tenant_policy.c) share: a fresh mkdtemp() folder with a path for a
+ * test_tenant_policy.c, test_writer_faults.c) share: a fresh mkdtemp() folder with a path for a
  * store in it, its removal, and opening a store with the test passphrase.
  * Header-only (static functions), for tests/unit only.
  */
