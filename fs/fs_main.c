@@ -552,7 +552,9 @@ int main(int argc, char *argv[])
         syslog(LOG_INFO, "serving %s on %s", dir, cl.mountpoint);
     }
 
-    ret = fs_serve(se, &cl) == 0 ? FS_EXIT_OK : FS_EXIT_FAIL;
+    /* libfuse returns the signal number after SIGTERM, SIGINT or SIGHUP:
+     * a requested stop, which drains the journal like an unmount. */
+    ret = fs_serve(se, &cl) >= 0 ? FS_EXIT_OK : FS_EXIT_FAIL;
     if (!cl.foreground)
         syslog(LOG_INFO, "stopped serving %s on %s", dir, cl.mountpoint);
 out:
