@@ -147,6 +147,7 @@ struct store {
 
     pthread_t flusher;         /* daemon only: periodic journal flush */
     bool flusher_running;
+    bool stats_failing;        /* flusher only: the last stats write failed */
     pthread_mutex_t flush_lock;
     pthread_cond_t flush_cond;
     bool stopping;             /* protected by flush_lock */

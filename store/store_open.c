@@ -326,10 +326,15 @@ static void store_publish_stats(struct store *s)
     struct store_journal_stats st;
     store_err err;
 
-    if (store_journal_stats(s, &st) == STORE_OK &&
-        (err = store_journal_stats_write(s->dir, &st)) != STORE_OK)
+    if (store_journal_stats(s, &st) != STORE_OK)
+        return;
+    err = store_journal_stats_write(s->dir, &st);
+    /* Said once per run of failures (a full disk would repeat it every
+     * commit interval). */
+    if (err != STORE_OK && !s->stats_failing)
         store_log(LOG_WARNING, "journal: cannot write the stats file: %s",
                   store_strerror(err));
+    s->stats_failing = err != STORE_OK;
 }
 
 /* One round of the flusher: make every acknowledged op durable (a single
