@@ -37,6 +37,7 @@ static const struct admin_verb {
     { "chmod",  2 },    /* NAME MODE */
     { "quota",  3 },    /* NAME BYTES|- RECORDS|- */
     { "list",   0 },
+    { "counters", 0 },
 };
 
 int admin_verb_nargs(const char *verb)

@@ -57,6 +57,9 @@
  *   list                                      one per tenant, in id order:
  *        NAME ID UID GID MODE QUOTA_BYTES QUOTA_RECORDS USED_BYTES USED_RECORDS
  *        (USED_* are "-" when the tenant's use cannot be read)
+ *   counters                                  one per cost counter of the
+ *        daemon: NAME VALUE ("fuse.lookup", "store.ops", "crypto.sealed_bytes"
+ *        ...; tenantctl stats shows them)
  *
  * Errors are returned as errno values; functions never set errno for the
  * caller to read.

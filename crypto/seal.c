@@ -96,6 +96,14 @@ static void seal_nonce_next(uint8_t out[SEAL_NONCEBYTES])
 /* Sealing                                                                */
 /* ===================================================================== */
 
+/* Plaintext bytes sealed by this process (seal_sealed_bytes). */
+static _Atomic uint64_t seal_counted_bytes;
+
+uint64_t seal_sealed_bytes(void)
+{
+    return atomic_load_explicit(&seal_counted_bytes, memory_order_relaxed);
+}
+
 int seal_value(const seal_key *key, const void *ad, size_t adlen,
                const void *plain, size_t plen, uint8_t *out)
 {
@@ -113,6 +121,7 @@ int seal_value(const seal_key *key, const void *ad, size_t adlen,
         sodium_memzero(out, plen + SEAL_OVERHEAD);
         return -1;
     }
+    atomic_fetch_add_explicit(&seal_counted_bytes, plen, memory_order_relaxed);
     return 0;
 }
 

@@ -63,6 +63,10 @@ void seal_key_free(seal_key *key);
 int seal_value(const seal_key *key, const void *ad, size_t adlen,
                const void *plain, size_t plen, uint8_t *out) SEAL_WUR;
 
+/* Plaintext bytes seal_value() has sealed in this process so far (a cost
+ * counter: `tenantctl stats` shows it, tests bound it per operation). */
+uint64_t seal_sealed_bytes(void);
+
 /* Open a sealed value of clen bytes into `plain` (room for
  * clen - SEAL_OVERHEAD bytes).  Returns 0, or -1 when the value is too short,
  * was sealed with another key or AD, or was modified.  On failure `plain` is

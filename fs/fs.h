@@ -52,6 +52,42 @@ struct fs_removing {
     uint64_t tid;
 };
 
+/* FUSE request kinds, counted as they are served (fs_requests.c). */
+enum fs_req_kind {
+    FS_REQ_LOOKUP,
+    FS_REQ_FORGET,
+    FS_REQ_FORGET_MULTI,
+    FS_REQ_GETATTR,
+    FS_REQ_SETATTR,
+    FS_REQ_READLINK,
+    FS_REQ_MKNOD,
+    FS_REQ_MKDIR,
+    FS_REQ_UNLINK,
+    FS_REQ_RMDIR,
+    FS_REQ_SYMLINK,
+    FS_REQ_RENAME,
+    FS_REQ_LINK,
+    FS_REQ_OPEN,
+    FS_REQ_READ,
+    FS_REQ_WRITE,
+    FS_REQ_FLUSH,
+    FS_REQ_RELEASE,
+    FS_REQ_FSYNC,
+    FS_REQ_OPENDIR,
+    FS_REQ_READDIR,
+    FS_REQ_READDIRPLUS,
+    FS_REQ_RELEASEDIR,
+    FS_REQ_FSYNCDIR,
+    FS_REQ_STATFS,
+    FS_REQ_SETXATTR,
+    FS_REQ_GETXATTR,
+    FS_REQ_LISTXATTR,
+    FS_REQ_REMOVEXATTR,
+    FS_REQ_CREATE,
+    FS_REQ_FALLOCATE,
+    FS_REQ_COUNT
+};
+
 struct fs_ctx {
     store *store;               /* set before mounting; then read-only */
     struct fuse_session *se;    /* for cache invalidations (notify_*) */
@@ -61,7 +97,16 @@ struct fs_ctx {
     pthread_mutex_t open_lock;  /* protects open_tab and removing */
     struct fs_open **open_tab;  /* hash buckets, FS_OPEN_BUCKETS of them */
     struct fs_removing *removing;   /* tenants being removed */
+    _Atomic uint64_t requests[FS_REQ_COUNT];  /* served, per kind */
 };
+
+/* ---- the operation table (fs_requests.c) -------------------------------- */
+
+extern const struct fuse_lowlevel_ops fs_ops;
+/* A request kind's name ("lookup", "write", ...), NULL past the last. */
+const char *fs_req_name(enum fs_req_kind k);
+/* How many requests of kind k this daemon served so far. */
+uint64_t fs_req_count(struct fs_ctx *c, enum fs_req_kind k);
 
 static inline struct fs_ctx *fs_ctx_of(fuse_req_t req)
 {

@@ -214,6 +214,41 @@ static void fs_admin_list(struct fs_ctx *c, struct admin_reply *rep)
         fs_admin_store_err(rep, e);
 }
 
+/* `counters`: the daemon's cost counters, one "NAME VALUE" line each: the
+ * FUSE requests served per kind, then the store's (ops applied, LMDB write
+ * transactions committed, journal entries and flushes, bytes sealed). */
+static void fs_admin_counters(struct fs_ctx *c, struct admin_reply *rep)
+{
+    struct store_journal_stats st;
+    char name[48], num[24];
+    const char *f[2] = { name, num };
+    store_err e;
+
+    for (int k = 0; k < FS_REQ_COUNT; k++) {
+        snprintf(name, sizeof name, "fuse.%s", fs_req_name((enum fs_req_kind)k));
+        snprintf(num, sizeof num, "%" PRIu64, fs_req_count(c, (enum fs_req_kind)k));
+        if (admin_reply_row(rep, 2, f) != 0)
+            return;
+    }
+    if ((e = store_journal_stats(c->store, &st)) != STORE_OK) {
+        fs_admin_store_err(rep, e);
+        return;
+    }
+    const struct { const char *name; uint64_t v; } s[] = {
+        { "store.ops", st.ops },
+        { "store.commits", st.commits },
+        { "journal.appended_seq", st.appended_seq },
+        { "journal.flushes", st.flushes },
+        { "crypto.sealed_bytes", st.sealed_bytes },
+    };
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+        snprintf(name, sizeof name, "%s", s[i].name);
+        snprintf(num, sizeof num, "%" PRIu64, s[i].v);
+        if (admin_reply_row(rep, 2, f) != 0)
+            return;
+    }
+}
+
 /* admin/'s handler: one request from an allowed peer. */
 static void fs_admin_handle(const struct admin_req *req, struct admin_reply *rep,
                             void *arg)
@@ -226,6 +261,8 @@ static void fs_admin_handle(const struct admin_req *req, struct admin_reply *rep
         fs_admin_remove(c, req, rep);
     else if (strcmp(req->verb, "list") == 0)
         fs_admin_list(c, rep);
+    else if (strcmp(req->verb, "counters") == 0)
+        fs_admin_counters(c, rep);
     else if (strcmp(req->verb, "chown") == 0 || strcmp(req->verb, "chmod") == 0 ||
              strcmp(req->verb, "quota") == 0)
         fs_admin_update(c, req, rep);

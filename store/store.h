@@ -162,6 +162,11 @@ struct store_journal_stats {
     uint64_t checkpoints;      /* durable LMDB commits of the batches */
     uint64_t replayed;         /* at the last recovery: entries replayed */
     uint64_t discarded_bytes;  /*   and bytes of torn tail discarded */
+    uint64_t ops;              /* ops applied (one nested LMDB write
+                                  transaction each) */
+    uint64_t commits;          /* LMDB write transactions committed (one
+                                  per batch per checkpoint) */
+    uint64_t sealed_bytes;     /* plaintext bytes encrypted by the daemon */
     uint64_t failed;           /* 0, or the store_err that turned the mount
                                   read-only (docs/journal.md, "When the
                                   disk fails") */

@@ -24,7 +24,8 @@
 static const struct { const char *name; size_t off; } stat_fields[] = {
     F(appended_seq), F(flushed_seq), F(applied_seq), F(depth_entries),
     F(depth_bytes), F(segments), F(flushes), F(flushed_entries),
-    F(max_batch), F(fsyncs), F(checkpoints), F(replayed), F(discarded_bytes), F(failed),
+    F(max_batch), F(fsyncs), F(checkpoints), F(replayed), F(discarded_bytes), F(ops), F(commits),
+    F(sealed_bytes), F(failed),
 };
 #undef F
 #define NFIELDS (sizeof stat_fields / sizeof stat_fields[0])

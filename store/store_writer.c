@@ -92,6 +92,8 @@ struct store_writer {
                                   read-only */
     _Atomic unsigned commit_ms;
     _Atomic uint64_t fsyncs, checkpoints, replayed, discarded, applied_pub;
+    _Atomic uint64_t ops, commits;     /* cost counters (struct
+                                          store_journal_stats) */
 };
 
 static const char wr_applied_key[] = "applied_seq";
@@ -235,6 +237,8 @@ store_err store_writer_apply(struct store *s, store_tenant *t,
     }
     err = store_from_mdb(mdb_txn_commit(child));
     child = NULL;
+    if (err == STORE_OK && append)
+        atomic_fetch_add_explicit(&w->ops, 1, memory_order_relaxed);
     if (err != STORE_OK && append)
         /* The journal holds an op the batch lacks: the next recovery
          * applies it.  Rare (memory); reported, not hidden. */
@@ -328,6 +332,7 @@ void store_writer_checkpoint(struct store *s)
         store_tenant *t = w->batched[i];
         err = wr_batch_commit(t);  /* a failed commit ends the txn too */
         if (err == STORE_OK) {
+            atomic_fetch_add_explicit(&w->commits, 1, memory_order_relaxed);
             t->applied_seq = t->last_seq;
         } else {
             store_log(LOG_ERR, "tenant %llu: checkpoint failed: %s; the "
@@ -698,6 +703,9 @@ store_err store_journal_stats(store *s, struct store_journal_stats *st)
     st->replayed = atomic_load(&w->replayed);
     st->discarded_bytes = atomic_load(&w->discarded);
     st->failed = (uint64_t)atomic_load(&w->broken);
+    st->ops = atomic_load(&w->ops);
+    st->commits = atomic_load(&w->commits);
+    st->sealed_bytes = seal_sealed_bytes();
     if (st->applied_seq == 0)
         st->applied_seq = atomic_load(&w->applied_pub);
     return STORE_OK;

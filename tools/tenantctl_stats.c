@@ -13,13 +13,16 @@
  * Exit status: 0 success, 1 not a store or unreadable (one line on stderr),
  * 2 usage error.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 
+#include "admin.h"
 #include "store.h"
 #include "tenantctl.h"
 
@@ -27,6 +30,37 @@
 static const char *const ctl_stats_buckets[8] = {
     "1", "2-3", "4-7", "8-15", "16-31", "32-63", "64-127", "128+",
 };
+
+/* The running daemon's cost counters (admin verb `counters`): FUSE
+ * requests served per kind, ops, LMDB commits, bytes sealed. */
+#define CTL_COUNTERS_MAX 64
+struct ctl_counters {
+    int n;
+    int err;                    /* 0, or why they could not be had */
+    char name[CTL_COUNTERS_MAX][ADMIN_FIELD_MAX + 1];
+    uint64_t value[CTL_COUNTERS_MAX];
+};
+
+static int ctl_counter_row(int n, char **fields, void *arg)
+{
+    struct ctl_counters *c = arg;
+
+    if (n != 2 || c->n == CTL_COUNTERS_MAX)
+        return 0;                           /* not ours: skipped */
+    snprintf(c->name[c->n], sizeof c->name[c->n], "%s", fields[0]);
+    c->value[c->n++] = strtoull(fields[1], NULL, 10);
+    return 0;
+}
+
+static void ctl_counters_get(const char *dir, struct ctl_counters *c)
+{
+    struct admin_result res;
+    int rc = admin_call(dir, "counters", 0, NULL, ctl_counter_row, c, &res);
+
+    c->err = rc != 0 ? rc : res.code;
+    if (c->err != 0)
+        c->n = 0;
+}
 
 /* Entries a flush made durable, on average (0 without flushes). */
 static double ctl_stats_avg(const struct store_journal_stats *st)
@@ -36,7 +70,7 @@ static double ctl_stats_avg(const struct store_journal_stats *st)
 
 static void ctl_stats_print_text(const char *dir,
                                  const struct store_journal_stats *st,
-                                 pid_t daemon)
+                                 pid_t daemon, const struct ctl_counters *c)
 {
     printf("store            %s\n", dir);
     if (daemon > 0)
@@ -66,6 +100,17 @@ static void ctl_stats_print_text(const char *dir,
     printf("checkpoints      %" PRIu64 "\n", st->checkpoints);
     printf("last recovery    %" PRIu64 " entries replayed, %" PRIu64
            " bytes of torn tail discarded\n", st->replayed, st->discarded_bytes);
+    if (daemon <= 0)
+        return;
+    if (c->err != 0) {
+        printf("counters         unavailable: %s\n", strerror(c->err));
+        return;
+    }
+    printf("counters        ");
+    for (int i = 0; i < c->n; i++)
+        if (c->value[i] != 0)
+            printf(" %s=%" PRIu64, c->name[i], c->value[i]);
+    printf("\n");
 }
 
 /* `s` as a JSON string (quotes, backslashes and control bytes escaped). */
@@ -85,7 +130,7 @@ static void ctl_json_string(const char *s)
 
 static void ctl_stats_print_json(const char *dir,
                                  const struct store_journal_stats *st,
-                                 pid_t daemon)
+                                 pid_t daemon, const struct ctl_counters *c)
 {
     const struct { const char *name; uint64_t v; } f[] = {
         { "appended_seq",    st->appended_seq },
@@ -101,6 +146,9 @@ static void ctl_stats_print_json(const char *dir,
         { "checkpoints",     st->checkpoints },
         { "replayed",        st->replayed },
         { "discarded_bytes", st->discarded_bytes },
+        { "ops",             st->ops },
+        { "commits",         st->commits },
+        { "sealed_bytes",    st->sealed_bytes },
         { "failed",          st->failed },
     };
 
@@ -122,7 +170,17 @@ static void ctl_stats_print_json(const char *dir,
     for (int i = 0; i < 8; i++)
         printf("%s\"%s\": %" PRIu64, i ? ", " : "", ctl_stats_buckets[i],
                st->batch_hist[i]);
-    printf("}}\n");
+    printf("}");
+    if (daemon > 0 && c->err == 0) {
+        printf(", \"counters\": {");
+        for (int i = 0; i < c->n; i++) {
+            printf("%s", i ? ", " : "");
+            ctl_json_string(c->name[i]);
+            printf(": %" PRIu64, c->value[i]);
+        }
+        printf("}");
+    }
+    printf("}\n");
 }
 
 /* The option argument getopt just complained about. */
@@ -184,9 +242,17 @@ int ctl_stats_main(int argc, char **argv)
                                            : store_strerror(e));
         return CTL_EXIT_FAIL;
     }
+    struct ctl_counters *ctrs = calloc(1, sizeof *ctrs);
+    if (ctrs == NULL) {
+        ctl_err_print("stats: %s", strerror(ENOMEM));
+        return CTL_EXIT_FAIL;
+    }
+    if (daemon > 0)
+        ctl_counters_get(dir, ctrs);
     if (json)
-        ctl_stats_print_json(dir, &st, daemon);
+        ctl_stats_print_json(dir, &st, daemon, ctrs);
     else
-        ctl_stats_print_text(dir, &st, daemon);
+        ctl_stats_print_text(dir, &st, daemon, ctrs);
+    free(ctrs);
     return CTL_EXIT_OK;
 }
