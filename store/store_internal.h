@@ -309,6 +309,13 @@ typedef store_err (*store_journal_fn)(uint64_t seq, uint64_t tenant,
 store_err store_journal_replay(store_journal *j, store_journal_fn fn,
                                void *arg, uint64_t *replayed,
                                uint64_t *discarded_bytes);
+/* Call fn for every entry from seq `from` on, in order, while the journal
+ * is in use (after replay): what a checkpoint whose commit failed rebuilds
+ * a batch from (store_writer.c).  The appender's thread only, between
+ * appends.  Errors: I/O, ENOMEM, a torn entry (STORE_EIO: it was valid
+ * when appended), or fn's error. */
+store_err store_journal_read(store_journal *j, uint64_t from,
+                             store_journal_fn fn, void *arg);
 /* Append one entry (one write(2): in the page cache when it returns, so it
  * survives the daemon's death; not a power cut).  One appender at a time. */
 store_err store_journal_append(store_journal *j, uint64_t tenant,

@@ -289,6 +289,37 @@ out:
     free(sc.firsts);
     return err;
 }
+/* ---- reading again while in use ------------------------------------- */
+
+store_err store_journal_read(store_journal *j, uint64_t from,
+                             store_journal_fn fn, void *arg)
+{
+    store_err err = STORE_OK;
+    if (!j || !fn || !j->ready) return STORE_EINVAL;
+    pthread_mutex_lock(&j->lock);
+    size_t n = j->nseg;
+    struct jseg *segs = malloc((n ? n : 1) * sizeof *segs);
+    if (segs) memcpy(segs, j->segs, n * sizeof *segs);
+    pthread_mutex_unlock(&j->lock);
+    if (!segs) return STORE_ENOMEM;
+    for (size_t i = 0; i < n && err == STORE_OK; i++) {
+        if (segs[i].last < segs[i].first || segs[i].last < from)
+            continue;                   /* empty, or wholly before `from` */
+        int fd = jrnl_seg_open(j->dirfd, segs[i].first, O_RDONLY);
+        if (fd < 0) { err = store_from_errno(errno); break; }
+        struct walk w = { .fd = fd, .size = segs[i].size,
+                          .expected = segs[i].first, .key = j->key,
+                          .buf = &j->buf, .cap = &j->bufcap,
+                          .fn = fn, .arg = arg };
+        err = seg_walk(&w);
+        close(fd);
+        /* Every entry up to `last` was valid when appended. */
+        if (err == STORE_OK && w.expected <= segs[i].last) err = STORE_EIO;
+    }
+    free(segs);
+    return err;
+}
+
 /* ---- the key-free walk, for tools (store_jstats.c) ------------------- */
 
 store_err store_journal_scan_dir(const char *jdir, uint64_t *segments,

@@ -37,6 +37,10 @@
  * committed: the next mount replays the journal.  A tenant whose batch
  * failed to commit has lost_batch set: its reads and writes fail
  * (STORE_EIO), since its acknowledged ops now exist only in the journal.
+ * A commit that failed because the disk is full is not a failing disk:
+ * the tenant's batch is rebuilt from the journal (store_journal_read),
+ * kept for the next checkpoint, and until a checkpoint commits again ops
+ * that need room fail with STORE_ENOSPC (w->nospace).
  *
  * Ownership: t->batch, t->last_seq and the batch bookkeeping of struct
  * store_writer are used under w->mu (or by store_recover() before the
@@ -48,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "store_internal.h"
@@ -90,6 +95,8 @@ struct store_writer {
 
     _Atomic int broken;        /* 0, or the store_err that made the store
                                   read-only */
+    bool nospace;              /* under mu: a checkpoint found the disk
+                                  full; ops that need room fail (ENOSPC) */
     _Atomic unsigned commit_ms;
     _Atomic uint64_t fsyncs, checkpoints, replayed, discarded, applied_pub;
     _Atomic uint64_t ops, commits;     /* cost counters (struct
@@ -192,6 +199,22 @@ static bool wr_append_breaks(store_err err)
            err != STORE_ENOMEM && err != STORE_EINVAL && err != STORE_EFBIG;
 }
 
+/* Ops refused while the disk is full: those that store more. */
+static bool wr_op_needs_room(const struct store_op *op)
+{
+    switch (op->kind) {
+    case STORE_OP_MKNOD:
+    case STORE_OP_LINK:
+    case STORE_OP_WRITE:
+    case STORE_OP_SETXATTR:
+        return true;
+    case STORE_OP_SETATTR:
+        return (op->mask & STORE_SET_SIZE) != 0;
+    default:
+        return false;
+    }
+}
+
 store_err store_writer_apply(struct store *s, store_tenant *t,
                              struct store_op *op, bool append)
 {
@@ -205,6 +228,8 @@ store_err store_writer_apply(struct store *s, store_tenant *t,
         return STORE_ENOENT;       /* removed (store_writer_retire) */
     if (append && wr_broken(w))
         return STORE_EROFS;
+    if (append && w->nospace && wr_op_needs_room(op))
+        return STORE_ENOSPC;
     if (atomic_load(&t->lost_batch))
         return STORE_EIO;
     if ((err = wr_batch_need(w, t)) != STORE_OK)
@@ -304,6 +329,61 @@ static void wr_abandon(struct store_writer *w, bool dead_only)
     w->nbatched = kept;
 }
 
+/* Below this much free space a commit that failed is a full disk (LMDB
+ * reports a short write as EIO). */
+#define WR_FULL_BYTES ((uint64_t)4 << 20)
+
+static bool wr_disk_full(struct store_writer *w, store_err err)
+{
+    struct statvfs sv;
+
+    if (err == STORE_ENOSPC || err == STORE_EDQUOT)
+        return true;
+    return err == STORE_EIO && statvfs(w->s->dir, &sv) == 0 &&
+           (uint64_t)sv.f_bavail * sv.f_frsize < WR_FULL_BYTES;
+}
+
+struct wr_rebuild {
+    struct store_writer *w;
+    store_tenant *t;
+};
+
+static store_err wr_rebuild_entry(uint64_t seq, uint64_t tenant,
+                                  const uint8_t *payload, size_t len, void *arg)
+{
+    struct wr_rebuild *r = arg;
+    struct store_op op = { 0 };
+    store_err err;
+
+    if (tenant != r->t->id || seq <= r->t->applied_seq)
+        return STORE_OK;
+    err = store_op_decode(payload, len, &op);
+    if (err == STORE_OK)
+        err = store_writer_apply(r->w->s, r->t, &op, false);
+    return err;
+}
+
+/* t's commit failed (its txn is gone): begin a new batch and apply to it,
+ * again, every journalled op of t since its last checkpoint. */
+static store_err wr_rebuild(struct store_writer *w, store_tenant *t)
+{
+    struct wr_rebuild r = { w, t };
+    store_err err;
+
+    t->batch = NULL;
+    err = store_from_mdb(mdb_txn_begin(t->env, NULL, 0, &t->batch));
+    if (err != STORE_OK) {
+        t->batch = NULL;
+        return err;
+    }
+    err = store_journal_read(w->j, t->applied_seq + 1, wr_rebuild_entry, &r);
+    if (err != STORE_OK) {
+        mdb_txn_abort(t->batch);
+        t->batch = NULL;
+    }
+    return err;
+}
+
 void store_writer_checkpoint(struct store *s)
 {
     struct store_writer *w = s->writer;
@@ -328,12 +408,30 @@ void store_writer_checkpoint(struct store *s)
         wr_abandon(w, true);
         return;
     }
+    size_t kept = 0;               /* batches rebuilt after a full disk */
     for (size_t i = 0; i < w->nbatched; i++) {
         store_tenant *t = w->batched[i];
         err = wr_batch_commit(t);  /* a failed commit ends the txn too */
         if (err == STORE_OK) {
             atomic_fetch_add_explicit(&w->commits, 1, memory_order_relaxed);
             t->applied_seq = t->last_seq;
+        } else if (atomic_load(&t->dead)) {
+            /* being removed: nothing of it needs keeping */
+        } else if (w->running && wr_disk_full(w, err) &&
+                   wr_rebuild(w, t) == STORE_OK) {
+            /* (Not at recovery: a batch must be committed by the thread
+             * that began it, and recovery's thread is not the writer.) */
+            if (!w->nospace)
+                store_log(LOG_WARNING, "tenant %llu: checkpoint failed: the "
+                          "disk is full; changes that need room fail with "
+                          "ENOSPC until a checkpoint commits again (what was "
+                          "acknowledged stays in the journal)",
+                          (unsigned long long)t->id);
+            w->nospace = true;
+            w->batched[kept++] = t;
+            if (upto > t->applied_seq)
+                upto = t->applied_seq;     /* its entries stay */
+            continue;
         } else {
             store_log(LOG_ERR, "tenant %llu: checkpoint failed: %s; the "
                       "journal keeps its ops for the next recovery",
@@ -348,7 +446,14 @@ void store_writer_checkpoint(struct store *s)
     }
     if (lost != STORE_OK)
         wr_break(w, lost, "a checkpoint's commit");
-    w->nbatched = 0;
+    if (kept == 0 && w->nospace) {
+        w->nospace = false;
+        store_log(LOG_NOTICE, "journal: a checkpoint committed again: there "
+                  "is room, changes are accepted");
+    }
+    w->nbatched = kept;
+    if (kept > 0)
+        clock_gettime(CLOCK_MONOTONIC, &w->oldest);
     w->bytes_since = 0;
     if (upto > w->hold)
         upto = w->hold;
@@ -433,10 +538,10 @@ static void *wr_main(void *arg)
             pthread_cond_broadcast(&w->begun);
         }
     }
-    if (wr_broken(w))
-        wr_abandon(w, false);
-    else
+    if (!wr_broken(w))
         store_writer_checkpoint(w->s);
+    /* Read-only, or still no room: what is left stays in the journal. */
+    wr_abandon(w, false);
     pthread_cond_broadcast(&w->begun);
     pthread_mutex_unlock(&w->mu);
     return NULL;

@@ -65,9 +65,9 @@ def workdir():
 
 
 class Store:
-    def __init__(self, root):
+    def __init__(self, root, path=None):
         self.root = root
-        self.path = os.path.join(root, "store")
+        self.path = path or os.path.join(root, "store")
         self.passfile = os.path.join(root, "passfile")
         self.mnt = os.path.join(root, "mnt")
         os.mkdir(self.mnt)
