@@ -1,6 +1,8 @@
 /*
  * store_writer.c - the daemon's writer: the one thread that changes tenant
  * databases while a daemon serves the store, and the owner of its journal.
+ * (Failing and full disks: store_writer_fault.c; the calls of the rest of
+ * store/: store_writer_api.c; what they share: store_writer_int.h.)
  *
  * Ops run on the calling (FUSE) thread, one at a time under w->mu: a write
  * applies its op to the tenant's open batch (one long LMDB write
@@ -52,56 +54,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <time.h>
 
-#include "store_internal.h"
-
-/* A caller's request for a batch on tenant t (the writer begins it). */
-struct wr_begin {
-    store_tenant *t;
-    store_err err;
-    bool done;
-    struct wr_begin *next;
-};
-
-struct store_writer {
-    struct store *s;
-    store_journal *j;
-    pthread_t thread;
-    bool running;
-
-    pthread_mutex_t mu;        /* held while a batch is used or changed */
-    pthread_cond_t work;       /* the writer waits here for requests */
-    pthread_cond_t begun;      /* callers wait here for batches and
-                                  checkpoints */
-    struct wr_begin *requests; /* batches asked for */
-    bool stopping;
-    _Atomic bool ckpt_wanted;  /* the writer waits for w->mu to checkpoint:
-                                  callers let it go first */
-
-    /* under mu */
-    store_tenant **batched;    /* tenants with an open batch */
-    size_t nbatched, capbatched;
-    struct timespec oldest;    /* CLOCK_MONOTONIC: first batch began */
-    uint64_t bytes_since;      /* journal bytes since the last checkpoint */
-    uint64_t hold;             /* never trim past this (failed commit) */
-    uint64_t applied;          /* journal position of the last checkpoint */
-    uint64_t *held;            /* tenants recovery could not open (set
-                                  before the thread starts, then fixed) */
-    size_t nheld;
-    uint8_t *buf;
-    size_t bufcap;
-
-    _Atomic int broken;        /* 0, or the store_err that made the store
-                                  read-only */
-    bool nospace;              /* under mu: a checkpoint found the disk
-                                  full; ops that need room fail (ENOSPC) */
-    _Atomic unsigned commit_ms;
-    _Atomic uint64_t fsyncs, checkpoints, replayed, discarded, applied_pub;
-    _Atomic uint64_t ops, commits;     /* cost counters (struct
-                                          store_journal_stats) */
-};
+#include "store_writer_int.h"
 
 static const char wr_applied_key[] = "applied_seq";
 static const char wr_epoch_key[] = "journal_epoch";
@@ -169,50 +124,6 @@ static store_err wr_buf_reserve(struct store_writer *w, size_t n)
     w->buf = p;
     w->bufcap = cap;
     return STORE_OK;
-}
-
-static bool wr_broken(struct store_writer *w)
-{
-    return atomic_load(&w->broken) != 0;
-}
-
-/* Turn the store read-only after `what` failed with `why` (once; later
- * failures are consequences and only the first is logged). */
-static void wr_break(struct store_writer *w, store_err why, const char *what)
-{
-    int none = 0;
-
-    if (why == STORE_OK)
-        why = STORE_EIO;
-    if (atomic_compare_exchange_strong(&w->broken, &none, (int)why))
-        store_log(LOG_CRIT, "%s failed: %s; the store is read-only from now "
-                  "on (every change fails with EROFS) until it is mounted "
-                  "again, and that mount replays the journal", what,
-                  store_strerror(why));
-}
-
-/* Does a failed append mean the journal's disk is failing?  A full disk
- * (or an op too big) is the op's own error, and the store goes on. */
-static bool wr_append_breaks(store_err err)
-{
-    return err != STORE_ENOSPC && err != STORE_EDQUOT &&
-           err != STORE_ENOMEM && err != STORE_EINVAL && err != STORE_EFBIG;
-}
-
-/* Ops refused while the disk is full: those that store more. */
-static bool wr_op_needs_room(const struct store_op *op)
-{
-    switch (op->kind) {
-    case STORE_OP_MKNOD:
-    case STORE_OP_LINK:
-    case STORE_OP_WRITE:
-    case STORE_OP_SETXATTR:
-        return true;
-    case STORE_OP_SETATTR:
-        return (op->mask & STORE_SET_SIZE) != 0;
-    default:
-        return false;
-    }
 }
 
 store_err store_writer_apply(struct store *s, store_tenant *t,
@@ -303,84 +214,6 @@ static store_err wr_batch_commit(store_tenant *t)
     if (err == STORE_OK && mdb_env_get_flags(t->env, &flags) == 0 &&
         (flags & MDB_NOSYNC))
         err = store_from_mdb(mdb_env_sync(t->env, 1));
-    return err;
-}
-
-/* Abort every open batch (writer thread; `dead_only`: only those of
- * removed tenants, which store_writer_retire waits for).  Used once the
- * store is read-only: what they hold stays in the journal. */
-static void wr_abandon(struct store_writer *w, bool dead_only)
-{
-    size_t kept = 0;
-
-    for (size_t i = 0; i < w->nbatched; i++) {
-        store_tenant *t = w->batched[i];
-        if (dead_only && !atomic_load(&t->dead)) {
-            w->batched[kept++] = t;
-            continue;
-        }
-        atomic_store(&t->batch_open, false);
-        mdb_txn_abort(t->batch);
-        t->batch = NULL;
-    }
-    if (!dead_only && w->nbatched > 0)
-        store_log(LOG_NOTICE, "journal: the changes of %zu tenants stay in the "
-                  "journal for the next mount", w->nbatched);
-    w->nbatched = kept;
-}
-
-/* Below this much free space a commit that failed is a full disk (LMDB
- * reports a short write as EIO). */
-#define WR_FULL_BYTES ((uint64_t)4 << 20)
-
-static bool wr_disk_full(struct store_writer *w, store_err err)
-{
-    struct statvfs sv;
-
-    if (err == STORE_ENOSPC || err == STORE_EDQUOT)
-        return true;
-    return err == STORE_EIO && statvfs(w->s->dir, &sv) == 0 &&
-           (uint64_t)sv.f_bavail * sv.f_frsize < WR_FULL_BYTES;
-}
-
-struct wr_rebuild {
-    struct store_writer *w;
-    store_tenant *t;
-};
-
-static store_err wr_rebuild_entry(uint64_t seq, uint64_t tenant,
-                                  const uint8_t *payload, size_t len, void *arg)
-{
-    struct wr_rebuild *r = arg;
-    struct store_op op = { 0 };
-    store_err err;
-
-    if (tenant != r->t->id || seq <= r->t->applied_seq)
-        return STORE_OK;
-    err = store_op_decode(payload, len, &op);
-    if (err == STORE_OK)
-        err = store_writer_apply(r->w->s, r->t, &op, false);
-    return err;
-}
-
-/* t's commit failed (its txn is gone): begin a new batch and apply to it,
- * again, every journalled op of t since its last checkpoint. */
-static store_err wr_rebuild(struct store_writer *w, store_tenant *t)
-{
-    struct wr_rebuild r = { w, t };
-    store_err err;
-
-    t->batch = NULL;
-    err = store_from_mdb(mdb_txn_begin(t->env, NULL, 0, &t->batch));
-    if (err != STORE_OK) {
-        t->batch = NULL;
-        return err;
-    }
-    err = store_journal_read(w->j, t->applied_seq + 1, wr_rebuild_entry, &r);
-    if (err != STORE_OK) {
-        mdb_txn_abort(t->batch);
-        t->batch = NULL;
-    }
     return err;
 }
 
@@ -547,19 +380,6 @@ static void *wr_main(void *arg)
     return NULL;
 }
 
-/* Take w->mu to use batches, letting a due checkpoint go first. */
-static void wr_enter(struct store_writer *w)
-{
-    pthread_mutex_lock(&w->mu);
-    while (w->running && !w->stopping && !wr_broken(w) &&
-           (atomic_load(&w->ckpt_wanted) ||
-            w->bytes_since >= STORE_CHECKPOINT_BYTES)) {
-        atomic_store(&w->ckpt_wanted, true);
-        pthread_cond_signal(&w->work);
-        pthread_cond_wait(&w->begun, &w->mu);
-    }
-}
-
 /* ===================================================================== */
 /* The interface                                                          */
 /* ===================================================================== */
@@ -651,167 +471,4 @@ void store_writer_stop(struct store *s)
     }
     s->writer = NULL;
     wr_free(w);
-}
-
-store_err store_writer_submit_write(struct store *s, store_tenant *t,
-                                    struct store_op *op)
-{
-    struct store_writer *w = s ? s->writer : NULL;
-    MDB_txn *txn = NULL;
-    store_err err;
-
-    if (w) {
-        wr_enter(w);
-        err = w->stopping ? STORE_EIO : store_writer_apply(s, t, op, true);
-        if (w->bytes_since >= STORE_CHECKPOINT_BYTES)
-            pthread_cond_signal(&w->work);
-        pthread_mutex_unlock(&w->mu);
-        return err;
-    }
-    /* No writer (not a daemon): the op in its own transaction. */
-    if (op->now.tv_sec == 0 && op->now.tv_nsec == 0)
-        store_now(&op->now);
-    if ((err = store_txn_begin(t, true, &txn)) != STORE_OK)
-        return err;
-    return store_txn_end(txn, store_op_apply(t, txn, op));
-}
-
-bool store_writer_submit_read(struct store *s, store_tenant *t,
-                              store_read_fn fn, void *arg, store_err *err)
-{
-    struct store_writer *w = s ? s->writer : NULL;
-
-    if (w && atomic_load(&t->lost_batch)) {
-        *err = STORE_EIO;          /* its newest state is in the journal */
-        return true;
-    }
-    if (!w || !atomic_load(&t->batch_open))
-        return false;
-    pthread_mutex_lock(&w->mu);
-    if (!t->batch) {
-        /* checkpointed meanwhile: committed state is the newest */
-        pthread_mutex_unlock(&w->mu);
-        return false;
-    }
-    *err = fn(t, t->batch, arg);
-    pthread_mutex_unlock(&w->mu);
-    return true;
-}
-
-store_err store_writer_flush(struct store *s)
-{
-    struct store_writer *w = s ? s->writer : NULL;
-    store_err err;
-
-    if (!w)
-        return STORE_OK;
-    err = store_journal_flush(w->j, store_journal_last(w->j));
-    if (err != STORE_OK)
-        wr_break(w, err, "journal: an fdatasync");
-    return err;
-}
-
-store_err store_writer_sync(struct store *s)
-{
-    struct store_writer *w = s ? s->writer : NULL;
-
-    if (!w)
-        return STORE_OK;
-    atomic_fetch_add(&w->fsyncs, 1);
-    return store_writer_flush(s);
-}
-
-void store_writer_retire(struct store *s, store_tenant *t)
-{
-    struct store_writer *w = s ? s->writer : NULL;
-
-    if (!w || !w->running) {
-        atomic_store(&t->dead, true);
-        return;
-    }
-    pthread_mutex_lock(&w->mu);
-    /* Under mu: no op of t is in flight, and none starts after this. */
-    atomic_store(&t->dead, true);
-    /* Batches are the writer thread's to commit: ask for a checkpoint and
-     * wait until t's batch is gone (committed, or failed and logged). */
-    while (t->batch && !w->stopping) {
-        atomic_store(&w->ckpt_wanted, true);
-        pthread_cond_signal(&w->work);
-        pthread_cond_wait(&w->begun, &w->mu);
-    }
-    pthread_mutex_unlock(&w->mu);
-}
-
-store_journal *store_writer_journal(struct store *s)
-{
-    return s && s->writer ? s->writer->j : NULL;
-}
-
-void store_writer_recovered(struct store *s, uint64_t replayed,
-                            uint64_t discarded, uint64_t hold)
-{
-    struct store_writer *w = s->writer;
-
-    atomic_store(&w->replayed, replayed);
-    atomic_store(&w->discarded, discarded);
-    if (hold < w->hold)
-        w->hold = hold;
-}
-
-store_err store_writer_hold_tenant(struct store *s, uint64_t id)
-{
-    struct store_writer *w = s->writer;
-    uint64_t *p;
-
-    if (store_writer_held(s, id))
-        return STORE_OK;
-    p = realloc(w->held, (w->nheld + 1) * sizeof *p);
-    if (!p)
-        return STORE_ENOMEM;
-    w->held = p;
-    w->held[w->nheld++] = id;
-    return STORE_OK;
-}
-
-bool store_writer_held(struct store *s, uint64_t id)
-{
-    struct store_writer *w = s ? s->writer : NULL;
-
-    for (size_t i = 0; w && i < w->nheld; i++)
-        if (w->held[i] == id)
-            return true;
-    return false;
-}
-
-void store_writer_set_commit_ms(struct store *s, unsigned ms)
-{
-    if (s && s->writer)
-        atomic_store(&s->writer->commit_ms, ms ? ms : STORE_COMMIT_MS_DEFAULT);
-}
-
-unsigned store_writer_commit_ms(struct store *s)
-{
-    return s && s->writer ? atomic_load(&s->writer->commit_ms)
-                          : STORE_COMMIT_MS_DEFAULT;
-}
-
-store_err store_journal_stats(store *s, struct store_journal_stats *st)
-{
-    struct store_writer *w = s ? s->writer : NULL;
-
-    memset(st, 0, sizeof *st);
-    if (!w)
-        return STORE_EINVAL;
-    store_journal_stats_get(w->j, st);
-    st->fsyncs = atomic_load(&w->fsyncs);
-    st->checkpoints = atomic_load(&w->checkpoints);
-    st->replayed = atomic_load(&w->replayed);
-    st->discarded_bytes = atomic_load(&w->discarded);
-    st->failed = (uint64_t)atomic_load(&w->broken);
-    st->ops = atomic_load(&w->ops);
-    st->commits = atomic_load(&w->commits);
-    st->sealed_bytes = seal_sealed_bytes();
-    if (st->applied_seq == 0)
-        st->applied_seq = atomic_load(&w->applied_pub);
-    return STORE_OK;
 }
