@@ -226,10 +226,12 @@ int fs_open_get(struct fs_ctx *c, fuse_ino_t ino);
  * and make sure that it still exists and will not be deleted under the new
  * handle: an unlink that ran between the kernel's lookup and this count saw
  * no handle and deleted (or is deleting) the inode at once.  Then the count
- * is dropped and ENOENT returned, as if the unlink had come first.  Returns
- * 0, ENOENT, ENOMEM or another errno of the store. */
+ * is dropped and ENOENT returned, as if the unlink had come first.
+ * `folder`: a folder's handle (opendir), which does not keep its tenant
+ * from being removed.  Returns 0, ENOENT, ENOMEM or another errno of the
+ * store. */
 int fs_open_register(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino,
-                     uint64_t local);
+                     uint64_t local, bool folder);
 
 /* Start removing tenant `tid`: EBUSY when a file of it is open or it is
  * already being removed; else `mark` (the caller's storage) is linked in

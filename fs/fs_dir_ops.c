@@ -216,7 +216,7 @@ void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
     struct fs_ctx *c = fs_ctx_of(req);
     struct fs_cred cr;
     store_tenant *t;
-    uint64_t local;
+    uint64_t local, orphan = 0;
     int err;
 
     fs_cred_init(&cr, req);
@@ -233,7 +233,9 @@ void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
     if (err == 0)
         err = fs_perm_remove(&cr, t, local, name, false);
     if (err == 0)
-        err = fs_errno(store_rmdir(t, local, name, strlen(name)));
+        err = fs_errno(store_rmdir(t, local, name, strlen(name), &orphan));
+    if (err == 0)
+        fs_orphan_note(c, t, orphan);
     fuse_reply_err(req, err);
 }
 
@@ -417,6 +419,7 @@ static int fs_dirbuf_tenant_fn(const struct store_tenant_info *info, void *arg)
  * folder descriptor keeps working after the tenant is closed, as any open
  * descriptor does). */
 #define FS_DIR_OPENED 1u
+#define FS_DIR_COUNTED 2u      /* in the open-file table (a tenant folder) */
 
 static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
                         off_t off, bool plus, const struct fuse_file_info *fi)
@@ -436,7 +439,7 @@ static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
         goto out;
     }
     if (!fs_ino_is_root(ino)) {
-        if (fi != NULL && fi->fh == FS_DIR_OPENED)
+        if (fi != NULL && (fi->fh & FS_DIR_OPENED))
             err = fs_ino_resolve(c, ino, &t, &local);
         else
             err = fs_perm_resolve(c, &cr, ino, &t, &local);
@@ -484,30 +487,37 @@ out:
     free(d.buf);
 }
 
+/* A tenant folder's handle is counted in the open-file table, like a
+ * file's: a folder removed while open stays (an orphan) until its last
+ * handle goes, so fstat, fchmod and listing keep working on it. */
 void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+    struct fs_ctx *c = fs_ctx_of(req);
     struct store_attr a;
     struct fs_cred cr;
-    store_tenant *t;
+    store_tenant *t = NULL;
     uint64_t local;
     int err = 0;
 
     fs_cred_init(&cr, req);
     if (!fs_ino_is_root(ino)) {
-        err = fs_perm_resolve(fs_ctx_of(req), &cr, ino, &t, &local);
+        err = fs_perm_resolve(c, &cr, ino, &t, &local);
         if (err == 0)
             err = fs_errno(store_getattr(t, local, &a));
         if (err == 0 && !S_ISDIR(a.mode))
             err = ENOTDIR;
         if (err == 0)
             err = fs_perm_attr(&cr, &a, FS_MAY_READ);
+        if (err == 0)
+            err = fs_open_register(c, t, ino, local, true);
     }
     if (err != 0) {
         fuse_reply_err(req, err);
         return;
     }
-    fi->fh = FS_DIR_OPENED;
-    fuse_reply_open(req, fi);
+    fi->fh = FS_DIR_OPENED | (t != NULL ? FS_DIR_COUNTED : 0);
+    if (fuse_reply_open(req, fi) != 0 && t != NULL)
+        fs_open_put(c, t, ino);     /* interrupted: no release will come */
 }
 
 void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -525,8 +535,15 @@ void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
                       struct fuse_file_info *fi)
 {
-    (void)ino;
-    (void)fi;
+    struct fs_ctx *c = fs_ctx_of(req);
+    store_tenant *t = NULL;
+    uint64_t local;
+
+    if (fi != NULL && (fi->fh & FS_DIR_COUNTED)) {
+        if (fs_ino_resolve(c, ino, &t, &local) != 0)
+            t = NULL;              /* its tenant was removed meanwhile */
+        fs_open_put(c, t, ino);
+    }
     fuse_reply_err(req, 0);
 }
 

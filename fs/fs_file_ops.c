@@ -58,7 +58,7 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     if (err == 0 && (fi->flags & O_TRUNC) && S_ISREG(a.mode) && a.size > 0)
         err = fs_file_truncate(t, local);
     if (err == 0)
-        err = fs_open_register(c, t, ino, local);
+        err = fs_open_register(c, t, ino, local, false);
     if (err != 0) {
         fuse_reply_err(req, err);
         return;
@@ -82,7 +82,7 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
     if (err == 0)
         err = fs_ino_resolve(c, e.ino, &t, &local);
     if (err == 0)
-        err = fs_open_register(c, t, e.ino, local);
+        err = fs_open_register(c, t, e.ino, local, false);
     if (err != 0) {
         fuse_reply_err(req, err);
         return;

@@ -43,6 +43,7 @@ struct fs_open {
     uint64_t count;             /* open handles */
     bool orphaned;              /* no links left: delete at the last close */
     bool refused;               /* a write-back was refused: see fs.h */
+    bool folder;                /* opened as a folder (opendir) */
 };
 
 /* ===================================================================== */
@@ -245,7 +246,7 @@ out:
 }
 
 int fs_open_register(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino,
-                     uint64_t local)
+                     uint64_t local, bool folder)
 {
     struct store_attr a;
     struct fs_open *o;
@@ -254,6 +255,13 @@ int fs_open_register(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino,
 
     if (err != 0)
         return err;
+    if (folder) {
+        pthread_mutex_lock(&c->open_lock);
+        o = fs_open_find(c, ino, NULL);
+        if (o != NULL)
+            o->folder = true;
+        pthread_mutex_unlock(&c->open_lock);
+    }
     /* Read after counting: from here on an unlink's fs_orphan_note() sees
      * our handle and defers the deletion to the last release. */
     err = fs_errno(store_getattr(t, local, &a));
@@ -284,9 +292,11 @@ int fs_open_tenant_mark(struct fs_ctx *c, uint64_t tid,
         goto out;
     }
     /* A scan of the whole table: removing a tenant is rare. */
+    /* Open folders do not count: a listing's RELEASEDIR comes after the
+     * listing returned, and a folder holds no data to lose. */
     for (size_t i = 0; i < FS_OPEN_BUCKETS && rc == 0; i++)
         for (struct fs_open *o = c->open_tab[i]; o != NULL; o = o->next)
-            if (fs_ino_tenant(o->ino) == tid) {
+            if (fs_ino_tenant(o->ino) == tid && !o->folder) {
                 rc = EBUSY;
                 break;
             }

@@ -357,10 +357,16 @@ store_err store_link(store_tenant *t, uint64_t ino, uint64_t parent,
 store_err store_unlink(store_tenant *t, uint64_t parent, const char *name,
                        size_t len, uint64_t *orphan_ino) STORE_WUR;
 
-/* Remove the empty folder `name` from `parent`.
+/* Remove the empty folder `name` from `parent`.  Like an unlinked file,
+ * the folder's record stays, with no links, on the orphans list, so that
+ * descriptors open on it keep working (fstat, fchmod, an empty listing):
+ * when `orphan_ino` is given it receives the folder's inode number and the
+ * caller calls store_release() once nothing holds the folder open; when it
+ * is NULL the folder is released at once.  Rename over a folder (below)
+ * leaves the replaced folder an orphan the same way.
  * Errors: STORE_ENOENT, STORE_ENOTDIR, STORE_ENOTEMPTY, STORE_EIO. */
 store_err store_rmdir(store_tenant *t, uint64_t parent, const char *name,
-                      size_t len) STORE_WUR;
+                      size_t len, uint64_t *orphan_ino) STORE_WUR;
 
 enum {
     STORE_RENAME_NOREPLACE = 1u << 0,   /* fail with EEXIST if target exists */

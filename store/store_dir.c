@@ -255,14 +255,19 @@ store_err store_unlink(store_tenant *t, uint64_t parent, const char *name,
     return err;
 }
 
-/* Delete an empty folder's record and xattrs (its entry is the caller's). */
-static store_err store_dir_destroy(store_tenant *t, MDB_txn *txn, uint64_t ino,
-                                   const struct store_inode *in)
+/* An empty folder whose entry is gone (the caller's) becomes an orphan,
+ * as an unlinked file does: no links, kept until store_release(), so that
+ * handles open on it keep working. */
+static store_err store_dir_orphan(store_tenant *t, MDB_txn *txn, uint64_t ino,
+                                  struct store_inode *in,
+                                  const struct timespec *now)
 {
-    store_err err = store_xattrs_delete_all(t, txn, ino);
+    store_err err = store_orphan_add(t, txn, ino);
 
+    in->nlink = 0;
+    in->ctime = *now;
     if (err == STORE_OK)
-        err = store_inode_del(t, txn, ino, in);
+        err = store_inode_put(t, txn, ino, in);
     return err;
 }
 
@@ -291,9 +296,10 @@ store_err store_rmdir_apply(store_tenant *t, MDB_txn *txn, struct store_op *op)
     if (err == STORE_OK)
         err = store_dirent_del(t, txn, op->parent, hit.cookie);
     if (err == STORE_OK)
-        err = store_dir_destroy(t, txn, hit.ino, &in);
+        err = store_dir_orphan(t, txn, hit.ino, &in, &op->now);
     if (err != STORE_OK)
         return err;
+    op->orphan = hit.ino;
     pin.mtime = pin.ctime = op->now;
     if (pin.nlink > 2)
         pin.nlink--;
@@ -301,14 +307,25 @@ store_err store_rmdir_apply(store_tenant *t, MDB_txn *txn, struct store_op *op)
 }
 
 store_err store_rmdir(store_tenant *t, uint64_t parent, const char *name,
-                      size_t len)
+                      size_t len, uint64_t *orphan_ino)
 {
     struct store_op op = {
         .kind = STORE_OP_RMDIR, .parent = parent, .name = name, .namelen = len,
     };
     store_err err = store_name_check(name, len);
 
-    return err == STORE_OK ? store_exec_write(t, &op) : err;
+    if (orphan_ino != NULL)
+        *orphan_ino = 0;
+    if (err == STORE_OK)
+        err = store_exec_write(t, &op);
+    if (err != STORE_OK)
+        return err;
+    if (orphan_ino != NULL)
+        *orphan_ino = op.orphan;
+    else
+        (void)!store_release(t, op.orphan);   /* nothing holds it: the next
+                                                 open's purge if this fails */
+    return STORE_OK;
 }
 
 store_err store_release_apply(store_tenant *t, MDB_txn *txn, struct store_op *op)
@@ -391,7 +408,8 @@ static store_err store_rename_replace(store_tenant *t, MDB_txn *txn,
     store_err err = STORE_OK;
 
     if (op->dst.found && S_ISDIR(op->din.mode)) {
-        err = store_dir_destroy(t, txn, op->dst.ino, &op->din);
+        err = store_dir_orphan(t, txn, op->dst.ino, &op->din, &op->now);
+        *orphan = op->dst.ino;
         if (op->npin->nlink > 2)
             op->npin->nlink--;
     } else if (op->dst.found) {

@@ -152,13 +152,13 @@ TAP_TEST(links_unlink_rmdir)
     /* folder link counts */
     REQUIRE(mk(e.t, d.ino, "e", S_IFDIR | 0755, NULL) == STORE_OK);
     CHECK(nlink_of(e.t, d.ino) == 3);
-    CHECK(store_rmdir(e.t, ROOT, "d", 1) == STORE_ENOTEMPTY);
-    CHECK(store_rmdir(e.t, ROOT, "h", 1) == STORE_ENOTDIR);
-    CHECK(store_rmdir(e.t, ROOT, "q", 1) == STORE_ENOENT);
-    CHECK(store_rmdir(e.t, d.ino, "e", 1) == STORE_OK);
+    CHECK(store_rmdir(e.t, ROOT, "d", 1, NULL) == STORE_ENOTEMPTY);
+    CHECK(store_rmdir(e.t, ROOT, "h", 1, NULL) == STORE_ENOTDIR);
+    CHECK(store_rmdir(e.t, ROOT, "q", 1, NULL) == STORE_ENOENT);
+    CHECK(store_rmdir(e.t, d.ino, "e", 1, NULL) == STORE_OK);
     CHECK(nlink_of(e.t, d.ino) == 2);
     CHECK(nlink_of(e.t, ROOT) == 3);
-    CHECK(store_rmdir(e.t, ROOT, "d", 1) == STORE_OK);
+    CHECK(store_rmdir(e.t, ROOT, "d", 1, NULL) == STORE_OK);
     CHECK(nlink_of(e.t, ROOT) == 2);
     CHECK(store_getattr(e.t, d.ino, &a) == STORE_ENOENT);
     env_teardown(&e);
@@ -206,7 +206,11 @@ TAP_TEST(rename_replace_noreplace)
     uint64_t s1 = ino_of(e.t, d1.ino, "sub"), s2 = ino_of(e.t, d2.ino, "sub");
     CHECK(nlink_of(e.t, d1.ino) == 3 && nlink_of(e.t, d2.ino) == 4);
     CHECK(store_rename(e.t, d1.ino, "sub", 3, d2.ino, "sub", 3, 0, &orphan) == STORE_OK);
-    CHECK(orphan == 0 && ino_of(e.t, d2.ino, "sub") == s1);
+    /* The replaced folder is an orphan until released, like a file. */
+    CHECK(orphan == s2 && ino_of(e.t, d2.ino, "sub") == s1);
+    CHECK(store_getattr(e.t, s2, &a) == STORE_OK && a.nlink == 0 &&
+          S_ISDIR(a.mode));
+    CHECK(store_release(e.t, s2) == STORE_OK);
     CHECK(store_getattr(e.t, s2, &a) == STORE_ENOENT);
     CHECK(nlink_of(e.t, d1.ino) == 2 && nlink_of(e.t, d2.ino) == 4);
     CHECK(store_rename(e.t, d2.ino, "sub", 3, ROOT, "top", 3, 0, &orphan) == STORE_OK);

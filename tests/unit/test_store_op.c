@@ -325,6 +325,7 @@ TAP_TEST(op_replay_determinism)
        NN("l"), .flags = STORE_RENAME_EXCHANGE);
     OP(.kind = STORE_OP_MKNOD, .parent = ROOT, NM("r"), .mode = S_IFDIR | 0700);
     OP(.kind = STORE_OP_RMDIR, .parent = ROOT, NM("r"));
+    OP(.kind = STORE_OP_RELEASE, .ino = x);     /* the removed folder */
     OP(.kind = STORE_OP_MKNOD, .parent = d, NM("x"), .mode = 0644);
     OP(.kind = STORE_OP_WRITE, .ino = last, .off = 10, .data = "xx", .len = 2);
     OP(.kind = STORE_OP_SETXATTR, .ino = last, NM("user.x"), .data = "x",

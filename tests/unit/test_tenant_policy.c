@@ -188,7 +188,7 @@ TAP_TEST(usage_counts_records_and_bytes_held)
         CHECK(store_unlink(t, ROOT, "big", 3, &orphan) == STORE_OK && orphan == f2);
         CHECK(usage_of(t).records == 4);          /* an orphan still counts */
         CHECK(store_release(t, f2) == STORE_OK);
-        CHECK(store_rmdir(t, ROOT, "dir", 3) == STORE_OK);
+        CHECK(store_rmdir(t, ROOT, "dir", 3, NULL) == STORE_OK);
         u = usage_of(t);
         CHECK(u.records == 2 && u.bytes == 1024 + lnk);
         /* extended attributes: 1 + name + value bytes each */
@@ -284,7 +284,7 @@ TAP_TEST(record_quota_refuses_and_recovers)
         /* links are names, not records */
         CHECK(store_link(t, ino, ROOT, "one2", 4, &a) == STORE_OK);
         /* freeing one makes room; lifting the quota lifts the limit */
-        CHECK(store_rmdir(t, ROOT, "dir", 3) == STORE_OK);
+        CHECK(store_rmdir(t, ROOT, "dir", 3, NULL) == STORE_OK);
         CHECK(file_make(t, "three", NULL) == STORE_OK);
         CHECK(file_make(t, "four", NULL) == STORE_EDQUOT);
         CHECK(quota_set(s, id, 0, 0) == STORE_OK);
