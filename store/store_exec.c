@@ -41,9 +41,14 @@ store_err store_exec_write(store_tenant *t, struct store_op *op)
         store_now(&op->now);
     if (store_exec_has_writer(t)) {
         err = store_writer_submit_write(t->s, t, op);
-    } else if ((err = store_txn_begin(t, true, &txn)) == STORE_OK) {
-        err = store_op_apply(t, txn, op);
-        err = store_txn_end(txn, err);
+    } else if ((err = store_map_reserve(t, 2 * (uint64_t)op->len))
+               == STORE_OK) {
+        store_map_hold(t);
+        if ((err = store_txn_begin(t, true, &txn)) == STORE_OK) {
+            err = store_op_apply(t, txn, op);
+            err = store_txn_end(txn, err);
+        }
+        store_map_release(t);
     }
     store_tenant_leave(t);
     return err;
@@ -59,11 +64,11 @@ store_err store_exec_read(store_tenant *t, store_read_fn fn, void *arg)
     if (store_exec_has_writer(t)
         && store_writer_submit_read(t->s, t, fn, arg, &err))
         goto out;
-    err = store_txn_begin(t, false, &txn);
+    err = store_map_read_begin(t, &txn);
     if (err != STORE_OK)
         goto out;
     err = fn(t, txn, arg);
-    mdb_txn_abort(txn);
+    store_map_read_end(t, txn);
 out:
     store_tenant_leave(t);
     return err;

@@ -5,6 +5,8 @@
  *
  * Lock order: store->lock (the open-tenant table) may be held while opening
  * a tenant's LMDB env; never take store->lock inside an LMDB transaction.
+ * A tenant's map_lock is taken after store->lock and the writer's mutex,
+ * and one tenant's at a time.
  */
 #ifndef TENANTFS_STORE_INTERNAL_H
 #define TENANTFS_STORE_INTERNAL_H
@@ -22,9 +24,11 @@
 #define STORE_REGISTRY_DIR  "registry"
 #define STORE_TENANTS_DIR   "tenants"
 
-/* LMDB map sizes: virtual address space reserved, not disk used.  Tenant
- * envs are opened lazily, so many tenants do not exhaust address space. */
-#define STORE_TENANT_MAPSIZE   ((size_t)32 << 30)
+/* LMDB map sizes: virtual address space reserved, not disk used.  A
+ * tenant's map grows with its database (store_map.c), always at least
+ * STORE_MAP_HEADROOM larger than what it uses; the registry's is fixed
+ * (a tenant's record is under 400 bytes). */
+#define STORE_MAP_HEADROOM     (4 * STORE_CHECKPOINT_BYTES)
 #define STORE_REGISTRY_MAPSIZE ((size_t)1 << 30)
 #define STORE_MAXREADERS       256u
 
@@ -58,6 +62,9 @@ struct store_tenant {
     struct store *s;           /* owner (NULL for envs opened stand-alone) */
     uint64_t id;
     MDB_env *env;
+    /* Held for reading by every transaction that may run while the map is
+     * grown, for writing while it is (store_map.c). */
+    pthread_rwlock_t map_lock;
     MDB_dbi inodes;            /* ino(8 BE) -> sealed inode record */
     MDB_dbi dirents;           /* parent(8 BE)||cookie(8 BE) -> sealed entry */
     MDB_dbi blocks;            /* ino(8 BE)||index(8 BE) -> sealed block */
@@ -249,6 +256,7 @@ store_err store_exec_read(store_tenant *t, store_read_fn fn, void *arg);
 store_err store_writer_start(struct store *s);
 /* Drain: checkpoint every batch and trim the journal to empty.  NULL-safe. */
 void store_writer_stop(struct store *s);
+/* Apply, journal and acknowledge `op` (s has a writer: store_exec.c). */
 store_err store_writer_submit_write(struct store *s, store_tenant *t,
                                     struct store_op *op);
 /* Returns false (and does nothing) when `t` has no open batch: the caller
@@ -367,6 +375,23 @@ void store_tenant_env_shut(store_tenant *t);
 store_err store_tenant_orphans_purge(store_tenant *t);
 /* Path of tenant `id`'s folder inside store dir (malloc'd). */
 char *store_tenant_path(const char *dir, uint64_t id);
+
+/* ---- the LMDB map of a tenant (store_map.c) ---- */
+/* The map to open the env at `path` with: 2 x STORE_MAP_HEADROOM over
+ * what its database uses. */
+size_t store_map_initial(const char *path);
+/* Before beginning a write transaction that may add `extra` bytes beyond
+ * what a batch adds (0 for the daemon's batches), holding no map_lock and
+ * no transaction on the env: grow the map if it has not that much room
+ * over STORE_MAP_HEADROOM.  Waits for the env's read transactions. */
+store_err store_map_reserve(store_tenant *t, uint64_t extra);
+/* A read transaction that another thread's store_map_reserve() cannot
+ * pull the map from under; adopts a map grown by another process. */
+store_err store_map_read_begin(store_tenant *t, MDB_txn **txn);
+void store_map_read_end(store_tenant *t, MDB_txn *txn);
+/* Around a direct-mode write transaction: the same protection. */
+void store_map_hold(store_tenant *t);
+void store_map_release(store_tenant *t);
 
 /* ---- transactions (store_tenant.c) ---- */
 /* Begin a read or write transaction on the tenant's env. */

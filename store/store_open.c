@@ -555,11 +555,11 @@ store_err store_statfs(store *s, struct store_statfs *st)
         MDB_txn *txn;
         MDB_stat ms;
         if (atomic_load(&s->open[i]->dead) ||
-            mdb_txn_begin(s->open[i]->env, NULL, MDB_RDONLY, &txn) != 0)
+            store_map_read_begin(s->open[i], &txn) != STORE_OK)
             continue;
         if (mdb_stat(txn, s->open[i]->inodes, &ms) == 0)
             used += ms.ms_entries;
-        mdb_txn_abort(txn);
+        store_map_read_end(s->open[i], txn);
     }
     pthread_mutex_unlock(&s->lock);
 

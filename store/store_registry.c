@@ -315,7 +315,7 @@ void store_tenant_info_get(store_tenant *t, struct store_tenant_info *info)
 /* Fill uid, gid and mode of `info` from the tenant's root folder.  A daemon
  * keeps the tenant open (it will serve it); a tool that lists thousands of
  * tenants opens each one only for the moment, so as not to reserve
- * STORE_TENANT_MAPSIZE of address space per tenant.  s->lock is held over
+ * a map's address space per tenant.  s->lock is held over
  * the transient open so no other thread opens the same env meanwhile. */
 store_err store_tenant_info_attrs(struct store *s,
                                          struct store_tenant_info *info)

@@ -416,7 +416,7 @@ static store_err store_tenant_env_setup(store_tenant *t, const char *path,
     }
     rc = mdb_env_set_maxdbs(t->env, 8);
     if (rc == 0)
-        rc = mdb_env_set_mapsize(t->env, STORE_TENANT_MAPSIZE);
+        rc = mdb_env_set_mapsize(t->env, store_map_initial(path));
     if (rc == 0)
         rc = mdb_env_set_maxreaders(t->env, STORE_MAXREADERS);
     if (rc == 0)
@@ -451,6 +451,16 @@ store_err store_tenant_env_open(const char *path, uint64_t id,
     t->id = id;
     t->rdonly = rdonly;
     pthread_mutex_init(&t->info_lock, NULL);
+    {
+        /* Writer-preferring: a map to grow waits for the reads inside it,
+         * not for a stream of new ones. */
+        pthread_rwlockattr_t a;
+        pthread_rwlockattr_init(&a);
+        pthread_rwlockattr_setkind_np(&a,
+            PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+        pthread_rwlock_init(&t->map_lock, &a);
+        pthread_rwlockattr_destroy(&a);
+    }
 
     err = store_tenant_keys_derive(t, master);
     if (err != STORE_OK)
@@ -532,6 +542,7 @@ void store_tenant_env_close(store_tenant *t)
     seal_key_free(t->key);
     seal_key_free(t->namekey);
     pthread_mutex_destroy(&t->info_lock);
+    pthread_rwlock_destroy(&t->map_lock);
     seal_wipe(&t->info, sizeof t->info);
     free(t);
 }

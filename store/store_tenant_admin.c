@@ -196,7 +196,7 @@ store_err store_tenant_add(store *s, const char *name, uint32_t uid,
         goto undo_dir;
     }
     /* The daemon keeps the new env open for the mount; a tool (tenantctl)
-     * closes it: each env reserves STORE_TENANT_MAPSIZE of address space. */
+     * closes it: each env reserves its map's address space. */
     /* A daemon's envs keep LMDB's synchronous commits (the writer's
      * checkpoints rely on them); creating it stand-alone may have turned
      * MDB_NOSYNC on. */
@@ -292,11 +292,11 @@ store_err store_tenant_remove(store *s, const char *name, unsigned flags)
         bool empty = false;
 
         /* committed state is the newest: no batch is open any more */
-        err = store_txn_begin(t, false, &txn);
-        if (err == STORE_OK)
+        err = store_map_read_begin(t, &txn);
+        if (err == STORE_OK) {
             err = store_dir_is_empty(t, txn, STORE_ROOT_INO, &empty);
-        if (txn)
-            mdb_txn_abort(txn);
+            store_map_read_end(t, txn);
+        }
         txn = NULL;
         if (err == STORE_OK && !empty)
             err = STORE_ENOTEMPTY;

@@ -79,6 +79,8 @@ static store_err wr_batch_begin(struct store_writer *w, store_tenant *t)
         w->batched = p;
         w->capbatched = cap;
     }
+    if ((err = store_map_reserve(t, 0)) != STORE_OK)
+        return err;
     err = store_from_mdb(mdb_txn_begin(t->env, NULL, 0, &t->batch));
     if (err != STORE_OK) {
         t->batch = NULL;
@@ -288,6 +290,10 @@ void store_writer_checkpoint(struct store *s)
     if (kept > 0)
         clock_gettime(CLOCK_MONOTONIC, &w->oldest);
     w->bytes_since = 0;
+    /* Counted before the applied position is published: whoever sees the
+     * journal empty (stats) sees this checkpoint counted. */
+    if (any)
+        atomic_fetch_add(&w->checkpoints, 1);
     if (upto > w->hold)
         upto = w->hold;
     if (upto > w->applied) {
@@ -297,8 +303,6 @@ void store_writer_checkpoint(struct store *s)
         w->applied = upto;
         atomic_store(&w->applied_pub, upto);
     }
-    if (any)
-        atomic_fetch_add(&w->checkpoints, 1);
 }
 
 static bool wr_checkpoint_due(struct store_writer *w)

@@ -27,24 +27,15 @@ void wr_enter(struct store_writer *w)
 store_err store_writer_submit_write(struct store *s, store_tenant *t,
                                     struct store_op *op)
 {
-    struct store_writer *w = s ? s->writer : NULL;
-    MDB_txn *txn = NULL;
+    struct store_writer *w = s->writer;
     store_err err;
 
-    if (w) {
-        wr_enter(w);
-        err = w->stopping ? STORE_EIO : store_writer_apply(s, t, op, true);
-        if (w->bytes_since >= STORE_CHECKPOINT_BYTES)
-            pthread_cond_signal(&w->work);
-        pthread_mutex_unlock(&w->mu);
-        return err;
-    }
-    /* No writer (not a daemon): the op in its own transaction. */
-    if (op->now.tv_sec == 0 && op->now.tv_nsec == 0)
-        store_now(&op->now);
-    if ((err = store_txn_begin(t, true, &txn)) != STORE_OK)
-        return err;
-    return store_txn_end(txn, store_op_apply(t, txn, op));
+    wr_enter(w);
+    err = w->stopping ? STORE_EIO : store_writer_apply(s, t, op, true);
+    if (w->bytes_since >= STORE_CHECKPOINT_BYTES)
+        pthread_cond_signal(&w->work);
+    pthread_mutex_unlock(&w->mu);
+    return err;
 }
 
 bool store_writer_submit_read(struct store *s, store_tenant *t,

@@ -117,6 +117,8 @@ store_err wr_rebuild(struct store_writer *w, store_tenant *t)
     store_err err;
 
     t->batch = NULL;
+    if ((err = store_map_reserve(t, 0)) != STORE_OK)
+        return err;
     err = store_from_mdb(mdb_txn_begin(t->env, NULL, 0, &t->batch));
     if (err != STORE_OK) {
         t->batch = NULL;

@@ -1,14 +1,17 @@
 """Limits (docs/semantics.md): names of 255 bytes work and 256 give
 ENAMETOOLONG, a tree 1,000 folders deep can be made, walked and removed, a
-10 GiB sparse file behaves (size, holes read as zeros, the far end), and a
-folder of many entries lists completely, each name once.
+10 GiB sparse file behaves (size, holes read as zeros, the far end), a
+folder of many entries lists completely, each name once, and a tenant
+grows past the LMDB map it was opened with.
 
 TENANTFS_BIG_DIR=N sets the size of the big folder (CI: 20,000; the run by
 hand in docs/testing.md: 1,000,000).
 """
 
 import errno
+import hashlib
 import os
+import subprocess
 
 import pytest
 
@@ -107,3 +110,37 @@ def test_big_folder_lists_completely(acme):
         assert os.path.exists(os.path.join(d, "e%07d" % i))
     os.unlink(os.path.join(d, "e%07d" % (BIG_DIR // 2)))
     assert len(os.listdir(d)) == BIG_DIR - 1
+
+
+def test_a_tenant_outgrows_its_first_map(mounted, acme):
+    """A tenant's LMDB map starts at 256 MiB over its data and grows by itself
+    (store/store_map.c): 300 MiB written while another process keeps reading
+    an earlier record, all of it intact, before and after a remount."""
+    chunk = os.urandom(1 << 20)
+    want = {}
+    for i in range(6):
+        h = hashlib.sha256()
+        with open(os.path.join(acme, "big%d" % i), "wb") as f:
+            for mib in range(50):
+                block = b"%d.%d." % (i, mib) + chunk[16:]
+                f.write(block)
+                h.update(block)
+        want["big%d" % i] = h.hexdigest()
+        if i == 0:
+            reader = subprocess.Popen(
+                ["sh", "-c", 'while :; do sha256sum "$1"; done', "sh",
+                 os.path.join(acme, "big0")],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reader.terminate()
+    out, err = reader.communicate()
+    sums = {line.split()[0] for line in out.splitlines() if line.strip()}
+    assert sums == {want["big0"]}, (sums, err)
+    assert "database map grown" in mounted.read_log(), mounted.read_log()
+
+    def check():
+        for name, digest in want.items():
+            with open(os.path.join(acme, name), "rb") as f:
+                assert hashlib.sha256(f.read()).hexdigest() == digest, name
+    check()
+    mounted.remount()
+    check()

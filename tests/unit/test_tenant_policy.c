@@ -239,7 +239,6 @@ TAP_TEST(usage_computed_for_an_older_database)
     REQUIRE(path);
     REQUIRE(mdb_env_create(&env) == 0);
     mdb_env_set_maxdbs(env, 8);
-    mdb_env_set_mapsize(env, STORE_TENANT_MAPSIZE);
     REQUIRE(mdb_env_open(env, path, 0, 0600) == 0);
     REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
     REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
