@@ -485,4 +485,39 @@ struct store_statfs {
 };
 store_err store_statfs(store *s, struct store_statfs *st) STORE_WUR;
 
+/* ===================================================================== */
+/* Checking                                                               */
+/* ===================================================================== */
+
+/* One problem store_check() found.  tenant_id 0: about the store (the
+ * registry, the journal); tenant NULL when the tenant's name is unknown
+ * (its registry record is damaged).  ino 0: about the whole tenant; path
+ * NULL when the record has no known name.  Valid during the callback. */
+struct store_check_issue {
+    uint64_t tenant_id;
+    const char *tenant;
+    uint64_t ino;
+    const char *path;          /* inside the tenant, "/a/b" */
+    const char *what;          /* "content bytes 0 to 65535 failed ..." */
+};
+typedef void (*store_check_fn)(const struct store_check_issue *is, void *arg);
+struct store_check_totals {
+    uint64_t tenants, records;       /* checked */
+    uint64_t values, bytes;          /* LMDB values authenticated; bytes
+                                        of content among them */
+    uint64_t journal_entries;        /* authenticated */
+    uint64_t journal_torn;           /* bytes of a torn last append (the
+                                        next mount discards them; no
+                                        problem) */
+    uint64_t issues;                 /* problems reported */
+};
+/* Authenticate every value of the store: every tenant's registry record,
+ * folder entries, records, content and extended attributes, and every
+ * journal entry, reporting each problem to `fn` (store_check.c says how).
+ * Read-only; works while a daemon serves the store.  Returns STORE_OK
+ * once everything that could be read was checked: damage is reported,
+ * not returned; STORE_EINVAL for a NULL argument. */
+store_err store_check(store *s, store_check_fn fn, void *arg,
+                      struct store_check_totals *tot) STORE_WUR;
+
 #endif

@@ -340,3 +340,24 @@ store_err store_readdir(store_tenant *t, uint64_t dir, uint64_t after,
 
     return store_exec_read(t, store_readdir_fn, &rd);
 }
+
+store_err store_dirent_verify(const store_tenant *t, const MDB_val *k,
+                              const MDB_val *v, uint64_t *child,
+                              char name[STORE_NAME_MAX + 1])
+{
+    uint8_t plain[DIRENT_MAX_PLAIN];
+    size_t plen;
+
+    if (k->mv_size != 16)
+        return STORE_EIO;
+    plen = store_dirent_open(t, store_get_be64(k->mv_data),
+                             store_get_be64((const uint8_t *)k->mv_data + 8),
+                             v, plain);
+    if (plen == 0)
+        return STORE_EIO;
+    *child = store_le64(plain);
+    memcpy(name, plain + DIRENT_HEAD_LEN, plen - DIRENT_HEAD_LEN);
+    name[plen - DIRENT_HEAD_LEN] = '\0';
+    seal_wipe(plain, sizeof plain);
+    return STORE_OK;
+}

@@ -576,3 +576,16 @@ store_err store_setattr(store_tenant *t, uint64_t ino, const struct store_attr *
         *out = op.out;
     return err;
 }
+
+store_err store_block_verify(const store_tenant *t, const MDB_val *k,
+                             const MDB_val *v, const struct store_inode *in,
+                             uint8_t *plain)
+{
+    size_t plen;
+
+    if (k->mv_size != BLOCK_KEY_LEN)
+        return STORE_EIO;
+    return store_block_open(t, store_get_be64(k->mv_data), in,
+                            store_get_be64((const uint8_t *)k->mv_data + 8),
+                            v, plain, &plen);
+}

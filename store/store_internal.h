@@ -324,6 +324,19 @@ store_err store_journal_replay(store_journal *j, store_journal_fn fn,
  * when appended), or fn's error. */
 store_err store_journal_read(store_journal *j, uint64_t from,
                              store_journal_fn fn, void *arg);
+/* Authenticate, without changing anything, every entry of the journal in
+ * folder `jdir` (read-only; a daemon may be appending).  `stop_segment`
+ * is 0 when every byte is valid; else the segment where reading stopped,
+ * `lost_bytes` what a replay would discard from there, and `torn_tail`
+ * whether that is only the last append a crash tore (expected, nothing
+ * acknowledged is in it) rather than damage. */
+struct store_journal_verdict {
+    uint64_t segments, entries, next_seq;
+    uint64_t stop_segment, lost_bytes;
+    bool torn_tail;
+};
+store_err store_journal_verify(const char *jdir, const seal_key *key,
+                               struct store_journal_verdict *v);
 /* Append one entry (one write(2): in the page cache when it returns, so it
  * survives the daemon's death; not a power cut).  One appender at a time. */
 store_err store_journal_append(store_journal *j, uint64_t tenant,
@@ -505,5 +518,21 @@ store_err store_blocks_truncate(store_tenant *t, MDB_txn *txn, uint64_t ino,
 /* ---- xattrs (store_xattr.c) ---- */
 /* Delete every xattr of `ino` (when the inode is deleted). */
 store_err store_xattrs_delete_all(store_tenant *t, MDB_txn *txn, uint64_t ino);
+
+/* ---- verifying raw values (for store_check.c) ---- */
+/* Each authenticates one value read straight from its table, key and all,
+ * as the module's readers do (STORE_EIO, logged, when it fails). */
+/* A folder entry: *child and `name` (NUL-terminated) on success. */
+store_err store_dirent_verify(const store_tenant *t, const MDB_val *k,
+                              const MDB_val *v, uint64_t *child,
+                              char name[STORE_NAME_MAX + 1]);
+/* A content block of the record `in` (its inode, for the nonce the AD
+ * holds); `plain` has room for STORE_BLOCK_SIZE bytes. */
+store_err store_block_verify(const store_tenant *t, const MDB_val *k,
+                             const MDB_val *v, const struct store_inode *in,
+                             uint8_t *plain);
+/* An extended attribute. */
+store_err store_xattr_verify(const store_tenant *t, const MDB_val *k,
+                             const MDB_val *v);
 
 #endif

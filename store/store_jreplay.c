@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store_journal_int.h"
@@ -99,6 +100,8 @@ struct scan {
     uint64_t disc;             /* bytes past the tail */
     uint64_t next;             /* the next seq */
     uint64_t entries, bytes;
+    bool gap;                  /* the tail is a segment that does not
+                                  follow the one before (one is missing) */
 };
 
 static store_err scan(int dfd, const char *dir, struct walk *proto,
@@ -121,8 +124,9 @@ static store_err scan(int dfd, const char *dir, struct walk *proto,
             return err;
         }
         fsz = (uint64_t)sb.st_size;
-        if (!seg_header_ok(fd, fsz, &first) ||
-            first != sc->firsts[sc->tail] || (have && first != sc->next)) {
+        bool hok = seg_header_ok(fd, fsz, &first);
+        if (!hok || first != sc->firsts[sc->tail] || (have && first != sc->next)) {
+            sc->gap = hok && have && first == sc->firsts[sc->tail];
             if (!have) sc->next = sc->firsts[sc->tail] ? sc->firsts[sc->tail] : 1;
             close(fd);
             break;             /* a bad header: the segment goes whole */
@@ -210,6 +214,9 @@ uint64_t store_journal_epoch(store_journal *j)
 
 /* ---- replay ------------------------------------------------------------- */
 
+static bool scan_benign(int dfd, const struct scan *sc);
+static char *set_aside(store_journal *j, const struct scan *sc);
+
 store_err store_journal_replay(store_journal *j, store_journal_fn fn,
                                void *arg, uint64_t *replayed,
                                uint64_t *discarded_bytes)
@@ -233,6 +240,18 @@ store_err store_journal_replay(store_journal *j, store_journal_fn fn,
         if ((err = epoch_load(j, nfiles == 0)) != STORE_OK) goto out;
     }
     if ((err = scan(j->dirfd, j->dir, &proto, &sc)) != STORE_OK) goto out;
+    if (sc.tail < sc.n && !scan_benign(j->dirfd, &sc)) {
+        char *kept = set_aside(j, &sc);
+        if (kept == NULL) {
+            err = STORE_EIO;
+            goto out;
+        }
+        store_log(LOG_CRIT, "journal: entry %" PRIu64 " cannot be read (a "
+                  "segment is missing or damaged): the %" PRIu64 " bytes "
+                  "from there on are not applied; they are kept in %s "
+                  "(tenantctl check)", sc.next, sc.disc, kept);
+        free(kept);
+    }
     /* Cut the tail: truncate its segment, remove every later one. */
     for (size_t k = sc.tail; k < sc.n; k++) {
         jrnl_seg_name(name, sc.firsts[k]);
@@ -338,6 +357,145 @@ store_err store_journal_scan_dir(const char *jdir, uint64_t *segments,
     *entries = sc.entries;
     *bytes = sc.bytes;
     *last = sc.entries ? sc.next - 1 : 0;
+    free(sc.segs);
+    free(sc.firsts);
+    close(dfd);
+    return err;
+}
+
+/* Does segment `first` hold nothing but zeros after the frame at `off`
+ * (the one append a crash tore)? */
+static bool only_torn_entry(int dfd, uint64_t first, uint64_t off)
+{
+    uint8_t h[JRNL_ENT_HDR];
+    struct stat sb;
+    bool torn = false;
+    int fd = jrnl_seg_open(dfd, first, O_RDONLY);
+
+    if (fd < 0)
+        return false;
+    if (fstat(fd, &sb) == 0 && jrnl_read_full(fd, h, JRNL_ENT_HDR, off) ==
+        JRNL_ENT_HDR) {
+        uint64_t end = off + JRNL_ENT_HDR + jrnl_get_le(h, 4);
+        torn = end >= (uint64_t)sb.st_size ||
+               zero_from(fd, end, (uint64_t)sb.st_size);
+    } else {
+        torn = true;           /* not even a whole frame header */
+    }
+    close(fd);
+    return torn;
+}
+
+/* Is where the scan stopped only what a crash leaves: the last append
+ * torn, or the last segment's header (a rotation cut short)?  Anything
+ * else (a missing segment, an entry damaged with valid ones after it, a
+ * segment another key sealed) is damage. */
+static bool scan_benign(int dfd, const struct scan *sc)
+{
+    if (sc->tail + 1 != sc->n || sc->gap)
+        return false;
+    return sc->tail_off == 0 ||
+           only_torn_entry(dfd, sc->firsts[sc->tail], sc->tail_off);
+}
+
+/* ---- setting damage aside ---------------------------------------------- */
+
+/* Replay stopped before the end of the journal and not because a crash
+ * tore its last append: a segment is missing, or an entry was damaged
+ * with valid ones after it.  What follows cannot be applied (it builds on
+ * what is lost), but it is someone's acknowledged changes: before the cut,
+ * copy every segment from the one where replay stopped into a new folder
+ * STORE/journal.discarded/SECONDS/, where `tenantctl check` points to it.
+ * Returns that folder (malloc'd), or NULL when copying failed (then the
+ * mount must not cut: nothing is discarded that was not kept). */
+static char *set_aside(store_journal *j, const struct scan *sc)
+{
+    char name[JRNL_NAME_LEN + 1];
+    char *top = NULL, *dest = NULL;
+    uint8_t *buf = malloc(1 << 20);
+    bool ok = buf != NULL;
+
+    if (ok && (asprintf(&top, "%s.discarded", j->dir) < 0 ||
+               asprintf(&dest, "%s/%lld", top, (long long)time(NULL)) < 0))
+        ok = false;
+    if (ok && ((mkdir(top, 0700) != 0 && errno != EEXIST) ||
+               (mkdir(dest, 0700) != 0 && errno != EEXIST)))
+        ok = false;
+    int dfd = ok ? open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    ok = ok && dfd >= 0;
+    for (size_t k = sc->tail; ok && k < sc->n; k++) {
+        int in, out;
+        uint64_t off = 0;
+        ssize_t r;
+
+        jrnl_seg_name(name, sc->firsts[k]);
+        in = openat(j->dirfd, name, O_RDONLY | O_CLOEXEC);
+        out = in < 0 ? -1 : openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC |
+                                   O_CLOEXEC, 0600);
+        while (ok && in >= 0 && out >= 0 &&
+               (r = jrnl_read_full(in, buf, 1 << 20, off)) > 0) {
+            ok = jrnl_write_all(out, buf, (size_t)r, off) == STORE_OK;
+            off += (uint64_t)r;
+        }
+        if (in < 0 || out < 0 || fsync(out) != 0)
+            ok = false;
+        if (in >= 0)
+            close(in);
+        if (out >= 0)
+            close(out);
+    }
+    if (ok)
+        ok = fsync(dfd) == 0;
+    if (dfd >= 0)
+        close(dfd);
+    free(buf);
+    free(top);
+    if (!ok) {
+        store_log(LOG_ERR, "journal: cannot set its unreadable part aside: %s",
+                  strerror(errno ? errno : EIO));
+        free(dest);
+        return NULL;
+    }
+    return dest;
+}
+
+/* ---- checking, for tenantctl check (store_check.c) ------------------ */
+
+static store_err verify_entry(uint64_t seq, uint64_t tenant,
+                              const uint8_t *payload, size_t len, void *arg)
+{
+    (void)seq, (void)tenant, (void)payload, (void)len, (void)arg;
+    return STORE_OK;
+}
+
+store_err store_journal_verify(const char *jdir, const seal_key *key,
+                               struct store_journal_verdict *v)
+{
+    struct scan sc;
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    struct walk proto = { .key = key, .fn = verify_entry, .buf = &buf,
+                          .cap = &cap };
+    int dfd = open(jdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    store_err err;
+
+    memset(v, 0, sizeof *v);
+    if (dfd < 0)
+        return errno == ENOENT ? STORE_OK : store_from_errno(errno);
+    err = scan(dfd, jdir, &proto, &sc);
+    if (err == STORE_OK) {
+        v->segments = sc.n;
+        v->entries = sc.entries;
+        v->next_seq = sc.next;
+        if (sc.tail < sc.n) {
+            v->stop_segment = sc.firsts[sc.tail];
+            v->lost_bytes = sc.disc;
+            v->torn_tail = scan_benign(dfd, &sc);
+        }
+    }
+    if (buf)
+        seal_wipe(buf, cap);
+    free(buf);
     free(sc.segs);
     free(sc.firsts);
     close(dfd);

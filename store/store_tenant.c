@@ -401,6 +401,36 @@ static store_err store_tenant_check(store_tenant *t, MDB_txn *txn)
     return err;
 }
 
+/* A database file shorter than the pages its meta page says it uses (cut
+ * by a copy or a disk error) would crash us with SIGBUS at the first page
+ * read past its end: refuse it, as damaged. */
+static store_err store_tenant_size_check(store_tenant *t, const char *path)
+{
+    MDB_envinfo info;
+    MDB_stat ms;
+    struct stat st;
+    char *data = NULL;
+    uint64_t need;
+    int rc = 0;
+
+    if (mdb_env_info(t->env, &info) != 0 || mdb_env_stat(t->env, &ms) != 0 ||
+        asprintf(&data, "%s/data.mdb", path) < 0)
+        rc = -1;
+    else if (stat(data, &st) != 0)
+        rc = -1;
+    free(data);
+    need = rc == 0 ? ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize : 0;
+    if (rc == 0 && (uint64_t)st.st_size >= need)
+        return STORE_OK;
+    if (rc == 0)
+        store_log(LOG_ERR, "tenant %llu: its database file is truncated "
+                  "(%llu bytes, its pages need %llu)", (unsigned long long)t->id,
+                  (unsigned long long)st.st_size, (unsigned long long)need);
+    mdb_env_close(t->env);
+    t->env = NULL;
+    return STORE_EIO;
+}
+
 static store_err store_tenant_env_setup(store_tenant *t, const char *path,
                                         bool create)
 {
@@ -428,8 +458,9 @@ static store_err store_tenant_env_setup(store_tenant *t, const char *path,
                   (unsigned long long)t->id, mdb_strerror(rc));
         mdb_env_close(t->env);   /* never half-open: close syncs nothing */
         t->env = NULL;
+        return store_from_mdb(rc);
     }
-    return store_from_mdb(rc);
+    return store_tenant_size_check(t, path);
 }
 
 store_err store_tenant_env_open(const char *path, uint64_t id,

@@ -473,3 +473,20 @@ store_err store_xattrs_delete_all(store_tenant *t, MDB_txn *txn, uint64_t ino)
     mdb_cursor_close(cur);
     return rc == 0 || rc == MDB_NOTFOUND ? STORE_OK : store_from_mdb(rc);
 }
+
+store_err store_xattr_verify(const store_tenant *t, const MDB_val *k,
+                             const MDB_val *v)
+{
+    uint8_t *plain = store_xattr_scratch();
+    struct xattr_rec r;
+    store_err err;
+
+    if (plain == NULL)
+        return STORE_ENOMEM;
+    err = k->mv_size != XATTR_KEY_LEN ? STORE_EIO :
+          store_xattr_open(t, store_get_be64(k->mv_data),
+                           store_get_be64((const uint8_t *)k->mv_data + 8), v,
+                           plain, &r);
+    store_xattr_scratch_free(plain);
+    return err;
+}

@@ -7,7 +7,8 @@
  * texts are in tenantctl_usage.c.  The
  * `init` and `passwd` commands live here; the `tenant` commands live in
  * tenantctl_tenant.c and tenantctl_list.c (reaching a running daemon in
- * tenantctl_live.c), `stats` in tenantctl_stats.c.
+ * tenantctl_live.c), `stats` in tenantctl_stats.c, `check` in
+ * tenantctl_check.c.
  *
  * tenantctl links store/ and admin/ only; all storage logic stays in store/.
  * It opens the store without STORE_OPEN_DAEMON.  While a daemon serves the
@@ -276,7 +277,8 @@ out:
 /* Open the store in `dir` (not as the daemon) with the passphrase from
  * `passfile` or the terminal; the passphrase is wiped before returning.
  * Returns an exit status; on failure one line says why. */
-int ctl_store_open(const char *dir, const char *passfile, store **out)
+static int ctl_store_open_flags(const char *dir, const char *passfile,
+                                unsigned flags, store **out)
 {
     char *pass = NULL;
     size_t len = 0;
@@ -287,7 +289,7 @@ int ctl_store_open(const char *dir, const char *passfile, store **out)
     rc = ctl_secret_get(passfile, "Passphrase: ", false, &pass, &len);
     if (rc != CTL_EXIT_OK)
         return rc;
-    e = store_open(dir, pass, len, 0, out);
+    e = store_open(dir, pass, len, flags, out);
     store_secret_free(pass, len);
     if (e == STORE_EBUSY) {
         pid_t pid = store_busy_pid(dir);
@@ -307,6 +309,16 @@ int ctl_store_open(const char *dir, const char *passfile, store **out)
         return CTL_EXIT_FAIL;
     }
     return CTL_EXIT_OK;
+}
+
+int ctl_store_open(const char *dir, const char *passfile, store **out)
+{
+    return ctl_store_open_flags(dir, passfile, 0, out);
+}
+
+int ctl_store_open_rdonly(const char *dir, const char *passfile, store **out)
+{
+    return ctl_store_open_flags(dir, passfile, STORE_OPEN_RDONLY, out);
 }
 
 /* ===================================================================== */
@@ -414,6 +426,7 @@ static const struct ctl_command {
     { "tenant", ctl_tenant_main },
     { "passwd", ctl_passwd_run },
     { "stats",  ctl_stats_main },
+    { "check",  ctl_check_run },
 };
 
 int main(int argc, char **argv)

@@ -41,7 +41,10 @@ int ctl_args_parse(const char *cmd, int argc, char **argv, unsigned opts,
 int ctl_secret_get(const char *passfile, const char *prompt, bool confirm,
                    char **pass, size_t *len);
 int ctl_store_open(const char *dir, const char *passfile, store **out);
+/* The same, STORE_OPEN_RDONLY: nothing is written, a daemon may serve it. */
+int ctl_store_open_rdonly(const char *dir, const char *passfile, store **out);
 int ctl_stats_main(int argc, char **argv);     /* tenantctl_stats.c */
+int ctl_check_run(int argc, char **argv);      /* tenantctl_check.c */
 
 /* ---- tenant commands (tenantctl_tenant.c, tenantctl_list.c) ---------- */
 

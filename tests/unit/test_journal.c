@@ -96,6 +96,15 @@ static void rm_tree(const char *path)
     rmdir(path);
 }
 
+/* The journal folder and what replay set aside next to it. */
+static void rm_journal_dir(const char *d)
+{
+    char kept[96];
+    snprintf(kept, sizeof kept, "%s.discarded", d);
+    rm_tree(d);
+    rm_tree(kept);
+}
+
 static char *tmpdir(char buf[64])
 {
     return mkdtemp(strcpy(buf, "/tmp/tfs-jrnl-XXXXXX"));
@@ -108,6 +117,22 @@ static size_t count_files(const char *dir)
     for (struct dirent *e; d && (e = readdir(d)) != NULL;)
         n += strstr(e->d_name, ".jnl") != NULL;
     if (d) closedir(d);
+    return n;
+}
+
+/* Segment files replay set aside (STORE/journal.discarded/TIME/). */
+static size_t kept_files(const char *d)
+{
+    char kept[96], sub[400];
+    size_t n = 0;
+    snprintf(kept, sizeof kept, "%s.discarded", d);
+    DIR *top = opendir(kept);
+    for (struct dirent *e; top && (e = readdir(top)) != NULL;) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(sub, sizeof sub, "%s/%s", kept, e->d_name);
+        n += count_files(sub);
+    }
+    if (top) closedir(top);
     return n;
 }
 
@@ -165,7 +190,7 @@ static uint8_t *make_journal(size_t last, size_t *len, size_t *last_off)
     if (img && *len < end) { free(img); img = NULL; }
     *len = end;
     *last_off = end - (20 + SEAL_OVERHEAD + last);
-    rm_tree(d);
+    rm_journal_dir(d);
     return img;
 }
 
@@ -229,7 +254,7 @@ TAP_TEST(roundtrip_and_continue)
     REQUIRE(reopen(d, key_a, &j, &g, &rep, &disc) == STORE_OK);
     CHECK(rep == 5 && disc == 0);
     done(j, &g);
-    rm_tree(d);
+    rm_journal_dir(d);
 }
 
 TAP_TEST(torn_tail_every_byte)
@@ -253,7 +278,7 @@ TAP_TEST(torn_tail_every_byte)
              rep == 5 && disc == 0 && g.n == 5 && first_four_ok(&g) &&
              ent_is(&g.e[4], 5, 7, 33, 7);
         done(j, &g);
-        rm_tree(d);
+        rm_journal_dir(d);
         if (!ok && bad++ < 5) printf("# cut %zu failed\n", cut);
     }
     CHECK(bad == 0);
@@ -281,7 +306,7 @@ TAP_TEST(flipped_bits_and_zero_tail)
         CHECK(rep == 4 && g.n == 4 && first_four_ok(&g));
         CHECK(disc == len - off);
         done(j, &g);
-        rm_tree(d);
+        rm_journal_dir(d);
     }
     /* Zeros after valid entries are pre-zeroed room (appends overwrite
      * them), not a torn tail: nothing discarded. */
@@ -295,7 +320,7 @@ TAP_TEST(flipped_bits_and_zero_tail)
     CHECK(reopen(d, key_a, &j, &g, &rep, &disc) == STORE_OK);
     CHECK(rep == 5 && g.n == 5 && disc == 0);
     done(j, &g);
-    rm_tree(d);
+    rm_journal_dir(d);
     free(big);
     free(img);
 }
@@ -313,9 +338,10 @@ TAP_TEST(other_key_nothing_replayed)
     put_seg(d, SEG1, img, len);
     CHECK(reopen(d, key_b, &j, &g, &rep, &disc) == STORE_OK);
     CHECK(rep == 0 && g.n == 0 && disc == len - 16);
+    CHECK(kept_files(d) == 1);
     CHECK(store_journal_append(j, 1, "z", 1, &seq) == STORE_OK && seq == 1);
     store_journal_close(j);
-    rm_tree(d);
+    rm_journal_dir(d);
     free(img);
 }
 
@@ -348,7 +374,7 @@ TAP_TEST(trim_never_reuses_seq)
     CHECK(rep == 0 && g.n == 0);
     CHECK(append_pattern(j, 3, 5, 2, &seq) == STORE_OK && seq == 12);
     done(j, &g);
-    rm_tree(d);
+    rm_journal_dir(d);
 }
 
 TAP_TEST(rotation_over_segment_max)
@@ -384,7 +410,7 @@ TAP_TEST(rotation_over_segment_max)
     CHECK(rep == 7 && g.n == 7 && g.e[0].seq == 65);
     done(j, &g);
     free(p);
-    rm_tree(d);
+    rm_journal_dir(d);
 }
 
 /* ---- group commit ------------------------------------------------------- */
@@ -440,7 +466,7 @@ TAP_TEST(group_commit)
     printf("# %d flush calls, %llu fdatasyncs, max batch %llu\n", c.calls,
            (unsigned long long)st.flushes, (unsigned long long)st.max_batch);
     store_journal_close(c.j);
-    rm_tree(d);
+    rm_journal_dir(d);
 }
 
 TAP_TEST(stats_live)
@@ -478,7 +504,7 @@ TAP_TEST(stats_live)
     CHECK(st.discarded_bytes == (uint64_t)sb.st_size - (16 + 6 * 160));
     CHECK(st.flushed_seq == 6 && st.flushes == 0);
     done(j, &g);
-    rm_tree(d);
+    rm_journal_dir(d);
 }
 
 TAP_TEST(stats_read_without_key)
@@ -515,7 +541,7 @@ TAP_TEST(stats_read_without_key)
     CHECK(store_journal_stats_read(d, &st, &pid) == STORE_OK);
     CHECK(pid == 0 && st.depth_entries == 3);
     got_free(&g);
-    rm_tree(d);
+    rm_journal_dir(d);
 }
 
 TAP_TEST(bad_segments_are_tail)
@@ -536,9 +562,10 @@ TAP_TEST(bad_segments_are_tail)
     put_seg(d, "0000000000000007.jnl", junk, 50);
     CHECK(reopen(d, key_a, &j, &g, &rep, &disc) == STORE_OK);
     CHECK(rep == 5 && g.n == 5 && disc == 150 && count_files(d) == 1);
+    CHECK(kept_files(d) == 2);          /* damage, not a torn append */
     CHECK(store_journal_append(j, 1, "q", 1, &seq) == STORE_OK && seq == 6);
     done(j, &g);
-    rm_tree(d);
+    rm_journal_dir(d);
     /* A later segment whose header has a valid magic but a gap in seq. */
     REQUIRE(tmpdir(d));
     put_seg(d, SEG1, img, len);
@@ -546,17 +573,19 @@ TAP_TEST(bad_segments_are_tail)
     put_seg(d, "0000000000000009.jnl", hdr, 16);
     CHECK(reopen(d, key_a, &j, &g, &rep, &disc) == STORE_OK);
     CHECK(rep == 5 && disc == 16 && count_files(d) == 1);
+    CHECK(kept_files(d) == 1);          /* 6..8 are missing */
     CHECK(store_journal_append(j, 1, "q", 1, &seq) == STORE_OK && seq == 6);
     done(j, &g);
-    rm_tree(d);
+    rm_journal_dir(d);
     /* The only segment is junk: its name still sets the next seq. */
     REQUIRE(tmpdir(d));
     put_seg(d, "0000000000000010.jnl", junk, 100);
     CHECK(reopen(d, key_a, &j, &g, &rep, &disc) == STORE_OK);
     CHECK(rep == 0 && disc == 100 && g.n == 0 && count_files(d) == 1);
+    CHECK(kept_files(d) == 0);          /* a rotation a crash cut short */
     CHECK(store_journal_append(j, 1, "q", 1, &seq) == STORE_OK && seq == 16);
     store_journal_close(j);
-    rm_tree(d);
+    rm_journal_dir(d);
     free(img);
 }
 
@@ -590,7 +619,7 @@ TAP_TEST(failed_append_leaves_nothing)
     CHECK(rep == 2 && disc == 0 && g.n == 2);
     CHECK(g.n == 2 && ent_is(&g.e[1], 2, 1, 10, 3));
     done(j, &g);
-    rm_tree(d);
+    rm_journal_dir(d);
 }
 
 /* fdatasync, failing with EIO while fail_sync is set (linked with
@@ -632,7 +661,59 @@ TAP_TEST(sticky_flush_error)
     CHECK(append_pattern(j, 1, 100, 4, &seq) == STORE_OK);
     CHECK(store_journal_flush(j, seq) == STORE_OK);
     done(j, &g);
-    rm_tree(d);
+    rm_journal_dir(d);
+}
+
+/* store_journal_verify (tenantctl check): what a replay would keep and
+ * discard, told apart from a torn last append, and nothing changed. */
+TAP_TEST(verify_tells_damage_from_a_torn_tail)
+{
+    size_t len, off, last = 100;
+    uint8_t *img = make_journal(last, &len, &off);
+    struct store_journal_verdict v;
+    uint8_t hdr[16] = "TFSJRNL1\x09";    /* a segment from seq 9 */
+    char d[64], path[128];
+    struct stat sb;
+    REQUIRE(img);
+
+    REQUIRE(tmpdir(d));         /* whole */
+    put_seg(d, SEG1, img, len);
+    CHECK(store_journal_verify(d, key_a, &v) == STORE_OK);
+    CHECK(v.entries == 5 && v.stop_segment == 0 && v.next_seq == 6);
+    rm_journal_dir(d);
+
+    REQUIRE(tmpdir(d));         /* the last entry torn by a crash */
+    snprintf(path, sizeof path, "%s/" SEG1, d);
+    put_seg(d, SEG1, img, len - 7);
+    CHECK(store_journal_verify(d, key_a, &v) == STORE_OK);
+    CHECK(v.entries == 4 && v.stop_segment == 1 && v.torn_tail);
+    CHECK(v.lost_bytes == len - 7 - off);
+    CHECK(stat(path, &sb) == 0 && (size_t)sb.st_size == len - 7);
+    rm_journal_dir(d);
+
+    REQUIRE(tmpdir(d));         /* a flipped bit, valid entries after it */
+    img[off - 30] ^= 0x04;
+    put_seg(d, SEG1, img, len);
+    img[off - 30] ^= 0x04;
+    CHECK(store_journal_verify(d, key_a, &v) == STORE_OK);
+    CHECK(v.entries == 3 && v.next_seq == 4 && !v.torn_tail);
+    rm_journal_dir(d);
+
+    REQUIRE(tmpdir(d));         /* a missing segment: 6..8 lost */
+    put_seg(d, SEG1, img, len);
+    put_seg(d, "0000000000000009.jnl", hdr, 16);
+    CHECK(store_journal_verify(d, key_a, &v) == STORE_OK);
+    CHECK(v.entries == 5 && v.stop_segment == 9 && !v.torn_tail);
+    CHECK(count_files(d) == 2);
+    rm_journal_dir(d);
+
+    REQUIRE(tmpdir(d));         /* another store's journal */
+    put_seg(d, SEG1, img, len);
+    CHECK(store_journal_verify(d, key_b, &v) == STORE_OK);
+    CHECK(v.entries == 0 && v.stop_segment == 1 && !v.torn_tail);
+    CHECK(v.lost_bytes == len - 16);
+    rm_journal_dir(d);
+    free(img);
 }
 
 static void quiet(int priority, const char *msg) { (void)priority; (void)msg; }
