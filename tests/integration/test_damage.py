@@ -266,3 +266,21 @@ def test_another_stores_journal_is_reported(filled, workdir):
     r, problems = _check(store)
     assert r.returncode == 1
     assert len(problems) == 1 and "journal" in problems[0], r.stdout
+
+
+def test_a_damaged_registry_record_hides_that_tenant_only(filled):
+    store, files = filled
+    r = subprocess.run([POKE, os.path.join(store.path, "registry"), "tenants",
+                        "%016x" % 2, "flip"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    r, problems = _check(store)
+    assert r.returncode == 1
+    assert problems == ["tenant #2: its registry record (name, owner, quotas) "
+                        "failed authentication; its records were not checked"], r.stdout
+    m = store.mount()
+    m.start()
+    try:
+        assert os.listdir(m.mnt) == ["acme"]
+        _intact_except(m, files, {"beta/b1"})
+    finally:
+        m.stop()
