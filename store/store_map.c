@@ -46,6 +46,7 @@ static store_err store_map_usage(store_tenant *t, uint64_t *used,
     MDB_stat st;
     int rc;
 
+    *used = *mapsize = 0;
     if ((rc = mdb_env_info(t->env, &info)) != 0 ||
         (rc = mdb_env_stat(t->env, &st)) != 0)
         return store_from_mdb(rc);
