@@ -38,6 +38,7 @@ static const struct admin_verb {
     { "quota",  3 },    /* NAME BYTES|- RECORDS|- */
     { "list",   0 },
     { "counters", 0 },
+    { "checkpoint", 0 },
 };
 
 int admin_verb_nargs(const char *verb)

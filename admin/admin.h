@@ -60,6 +60,8 @@
  *   counters                                  one per cost counter of the
  *        daemon: NAME VALUE ("fuse.lookup", "store.ops", "crypto.sealed_bytes"
  *        ...; tenantctl stats shows them)
+ *   checkpoint                                none, once every change
+ *        acknowledged before it is durable in the tenant databases
  *
  * Errors are returned as errno values; functions never set errno for the
  * caller to read.

@@ -249,6 +249,16 @@ static void fs_admin_counters(struct fs_ctx *c, struct admin_reply *rep)
     }
 }
 
+/* `checkpoint`: every change acknowledged so far durable in the tenant
+ * databases (the barrier of a snapshot, docs/snapshots.md). */
+static void fs_admin_checkpoint(struct fs_ctx *c, struct admin_reply *rep)
+{
+    store_err e = store_checkpoint(c->store);
+
+    if (e != STORE_OK)
+        fs_admin_store_err(rep, e);
+}
+
 /* admin/'s handler: one request from an allowed peer. */
 static void fs_admin_handle(const struct admin_req *req, struct admin_reply *rep,
                             void *arg)
@@ -263,6 +273,8 @@ static void fs_admin_handle(const struct admin_req *req, struct admin_reply *rep
         fs_admin_list(c, rep);
     else if (strcmp(req->verb, "counters") == 0)
         fs_admin_counters(c, rep);
+    else if (strcmp(req->verb, "checkpoint") == 0)
+        fs_admin_checkpoint(c, rep);
     else if (strcmp(req->verb, "chown") == 0 || strcmp(req->verb, "chmod") == 0 ||
              strcmp(req->verb, "quota") == 0)
         fs_admin_update(c, req, rep);

@@ -520,4 +520,78 @@ struct store_check_totals {
 store_err store_check(store *s, store_check_fn fn, void *arg,
                       struct store_check_totals *tot) STORE_WUR;
 
+/* ===================================================================== */
+/* Snapshots (docs/snapshots.md)                                          */
+/* ===================================================================== */
+
+#define STORE_SNAPSHOT_NAME_MAX 64
+/* A snapshot name: 1 to 64 of [A-Za-z0-9._-], not starting with '.'.
+ * STORE_OK, STORE_EINVAL or STORE_ENAMETOOLONG. */
+store_err store_snapshot_name_check(const char *name);
+
+/* Told before each tenant is copied (`what` its name; done of total),
+ * and once at the end (what NULL, done == total). */
+typedef void (*store_progress_fn)(uint64_t done, uint64_t total,
+                                  const char *what, void *arg);
+
+struct store_snapshot_tenant {
+    struct store_tenant_info info;   /* as registered at the snapshot */
+    uint64_t applied_seq;            /* the journal position it holds */
+};
+struct store_snapshot {
+    char name[STORE_SNAPSHOT_NAME_MAX + 1];
+    struct timespec created;
+    uint64_t bytes;                  /* its files, on disk */
+    struct store_snapshot_tenant *tenants;
+    size_t ntenants;
+};
+void store_snapshot_free(struct store_snapshot *snap);
+
+/* Copy the tenants named in `tenants` (all when ntenants is 0) into
+ * snapshot `name`, each consistent to the journal position of its last
+ * checkpoint: a daemon serving the store must have checkpointed just
+ * before (store_checkpoint(), or the admin verb `checkpoint`), a store
+ * not served must have an empty journal (the caller checks both).
+ * Errors: STORE_EINVAL / STORE_ENAMETOOLONG (the name), STORE_EEXIST,
+ * STORE_ENOENT (a tenant not found: its name into `missing`),
+ * STORE_ENOSPC, STORE_EIO.  Nothing is left behind on failure. */
+store_err store_snapshot_create(store *s, const char *name,
+                                const char *const *tenants, size_t ntenants,
+                                store_progress_fn progress, void *arg,
+                                char *missing, size_t missing_len) STORE_WUR;
+/* Every snapshot, oldest first, until fn returns non-zero; one whose
+ * manifest fails to open comes with no tenants and created 0. */
+typedef int (*store_snapshot_fn)(const struct store_snapshot *snap, void *arg);
+store_err store_snapshot_each(store *s, store_snapshot_fn fn, void *arg) STORE_WUR;
+/* Errors: STORE_ENOENT. */
+store_err store_snapshot_delete(store *s, const char *name) STORE_WUR;
+/* Copy snapshot `name` into the new folder `dir` (made; its parent must
+ * exist), to move it to other media.  Errors: STORE_ENOENT, STORE_EEXIST
+ * (dir exists), STORE_EIO. */
+store_err store_snapshot_export(store *s, const char *name,
+                                const char *dir) STORE_WUR;
+/* Bring back a snapshot exported from this store; its name into
+ * `name_out` (STORE_SNAPSHOT_NAME_MAX + 1).  Errors: STORE_EEXIST (a
+ * snapshot of that name exists), STORE_EDAMAGED (not an export of this
+ * store, or damaged), STORE_EIO. */
+store_err store_snapshot_import(store *s, const char *dir,
+                                char *name_out) STORE_WUR;
+/* store_check() for snapshot `name`: its manifest and every value of
+ * every tenant in it.  Errors: STORE_ENOENT. */
+store_err store_snapshot_check(store *s, const char *name, store_check_fn fn,
+                               void *arg, struct store_check_totals *tot) STORE_WUR;
+/* Replace tenant `tenant`'s content with its copy in snapshot `name`
+ * (owner, mode and quotas stay as registered now).  Offline: the store
+ * must not be served (the daemon lock is taken for the time of it) and
+ * its journal must be empty.  Errors: STORE_ENOENT (no such snapshot, or
+ * the tenant is not in it, or not in the store: *what is 's', 't' or
+ * 'T'), STORE_EBUSY (served by a daemon: *what 'd'; the journal holds
+ * changes no daemon applied: 'j'), STORE_EXDEV (the tenant was removed
+ * and made anew since: its data is sealed for the old one), STORE_EIO. */
+store_err store_snapshot_restore(store *s, const char *name,
+                                 const char *tenant, char *what) STORE_WUR;
+/* Daemon: commit every open batch now, and return once they are durable
+ * (the barrier of a snapshot).  STORE_OK at once without a daemon. */
+store_err store_checkpoint(store *s) STORE_WUR;
+
 #endif

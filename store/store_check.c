@@ -23,9 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store_internal.h"
 #include "store_registry_int.h"
+#include "store_snapshot_int.h"
 
 /* A folder entry: record `child` is called `name` in folder `parent`. */
 struct ck_name {
@@ -277,9 +279,9 @@ static store_err ck_values(struct ck *c, store_tenant *t, MDB_txn *txn,
     return rc == MDB_NOTFOUND ? STORE_OK : store_from_mdb(rc);
 }
 
-static void ck_tenant(struct store *s, struct ck *c)
+/* Check tenant c->info, whose database is in folder `path` (freed). */
+static void ck_tenant(struct store *s, struct ck *c, char *path)
 {
-    char *path = store_tenant_path(s->dir, c->info->id);
     store_tenant *t = NULL;
     MDB_txn *txn = NULL;
     store_err err;
@@ -413,7 +415,7 @@ static int ck_registry(struct store *s, struct ck *c)
     mdb_txn_abort(txn);
     for (size_t i = 0; i < n; i++) {
         c->info = &infos[i];
-        ck_tenant(s, c);
+        ck_tenant(s, c, store_tenant_path(s->dir, infos[i].id));
     }
     seal_wipe(infos, cap * sizeof *infos);
     free(infos);
@@ -433,4 +435,45 @@ store_err store_check(store *s, store_check_fn fn, void *arg,
     free(c.names);
     free(c.inodes);
     return STORE_OK;
+}
+
+store_err store_snapshot_check(store *s, const char *name, store_check_fn fn,
+                               void *arg, struct store_check_totals *tot)
+{
+    struct ck c = { .fn = fn, .arg = arg, .tot = tot };
+    struct store_snapshot m;
+    char *dir;
+    store_err err;
+
+    memset(tot, 0, sizeof *tot);
+    if (s == NULL || fn == NULL)
+        return STORE_EINVAL;
+    if (store_snapshot_name_check(name) != STORE_OK)
+        return STORE_ENOENT;
+    if ((dir = store_snapshot_path(s, name)) == NULL)
+        return STORE_ENOMEM;
+    err = store_snapshot_manifest_read(s, dir, name, &m);
+    if (err == STORE_EIO) {
+        ck_report(&c, 0, "snapshot %s: its manifest failed authentication; "
+                  "its tenants cannot be told", name);
+        err = STORE_OK;
+    } else if (err == STORE_ENOENT && access(dir, F_OK) == 0) {
+        ck_report(&c, 0, "snapshot %s: its manifest is missing", name);
+        err = STORE_OK;
+    }
+    for (size_t i = 0; err == STORE_OK && i < m.ntenants; i++) {
+        char *path = NULL;
+        c.info = &m.tenants[i].info;
+        if (asprintf(&path, "%s/tenants/%016llx", dir,
+                     (unsigned long long)c.info->id) < 0) {
+            err = STORE_ENOMEM;
+            break;
+        }
+        ck_tenant(s, &c, path);
+    }
+    store_snapshot_free(&m);
+    free(dir);
+    free(c.names);
+    free(c.inodes);
+    return err;
 }

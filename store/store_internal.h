@@ -389,6 +389,14 @@ store_err store_tenant_orphans_purge(store_tenant *t);
 /* Path of tenant `id`'s folder inside store dir (malloc'd). */
 char *store_tenant_path(const char *dir, uint64_t id);
 
+/* fsync a file or a folder (so the names made in it survive a power
+ * cut) by its path (store_open.c). */
+store_err store_fsync_path(const char *path);
+/* Take the daemon lock (STORE/daemon.lock, flock) into s->lock_fd:
+ * STORE_EBUSY when a daemon (or another tool doing offline work) holds
+ * it (store_open.c). */
+store_err store_lock_take(struct store *s);
+
 /* ---- the LMDB map of a tenant (store_map.c) ---- */
 /* The map to open the env at `path` with: 2 x STORE_MAP_HEADROOM over
  * what its database uses. */

@@ -211,11 +211,24 @@ out:
     return err;
 }
 
+store_err store_fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    store_err err = STORE_OK;
+
+    if (fd < 0)
+        return store_from_errno(errno);
+    if (fsync(fd) != 0)
+        err = store_from_errno(errno);
+    close(fd);
+    return err;
+}
+
 /* ===================================================================== */
 /* The daemon lock                                                        */
 /* ===================================================================== */
 
-static store_err store_lock_take(struct store *s)
+store_err store_lock_take(struct store *s)
 {
     char *path = store_path_join(s->dir, STORE_LOCK_NAME);
     char pid[32];

@@ -32,20 +32,6 @@ static const char reg_next_id_key[] = "next_id";
 /* Folders                                                                */
 /* ===================================================================== */
 
-/* fsync a folder, so the names created in it survive a power cut. */
-static store_err store_dir_fsync(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    store_err err = STORE_OK;
-
-    if (fd < 0)
-        return store_from_errno(errno);
-    if (fsync(fd) != 0)
-        err = store_from_errno(errno);
-    close(fd);
-    return err;
-}
-
 /* Remove a tenant folder and the files in it (LMDB envs have no
  * subfolders).  A missing folder is fine. */
 static store_err store_tenant_dir_remove(const char *path)
@@ -174,11 +160,11 @@ store_err store_tenant_add(store *s, const char *name, uint32_t uid,
     if (err != STORE_OK)
         goto undo_dir;
     /* The env's files and folder on disk before the registry names it. */
-    err = store_dir_fsync(path);
+    err = store_fsync_path(path);
     if (err == STORE_OK) {
         char *parent = NULL;
         err = asprintf(&parent, "%s/%s", s->dir, STORE_TENANTS_DIR) < 0
-                  ? STORE_ENOMEM : store_dir_fsync(parent);
+                  ? STORE_ENOMEM : store_fsync_path(parent);
         if (err == STORE_ENOMEM)
             parent = NULL;
         free(parent);

@@ -177,3 +177,30 @@ store_err store_journal_stats(store *s, struct store_journal_stats *st)
         st->applied_seq = atomic_load(&w->applied_pub);
     return STORE_OK;
 }
+
+store_err store_checkpoint(store *s)
+{
+    struct store_writer *w = s ? s->writer : NULL;
+    store_err err = STORE_OK;
+    uint64_t target;
+
+    if (!w || !w->running)
+        return STORE_OK;
+    pthread_mutex_lock(&w->mu);
+    /* One checkpoint that begins after this call, unless nothing is open. */
+    target = atomic_load(&w->checkpoints) + 1;
+    while (w->nbatched > 0 && atomic_load(&w->checkpoints) < target &&
+           !w->stopping && !wr_broken(w)) {
+        atomic_store(&w->ckpt_wanted, true);
+        pthread_cond_signal(&w->work);
+        pthread_cond_wait(&w->begun, &w->mu);
+    }
+    if (wr_broken(w))
+        err = STORE_EROFS;
+    else if (w->nospace)
+        err = STORE_ENOSPC;
+    else if (w->stopping)
+        err = STORE_EIO;
+    pthread_mutex_unlock(&w->mu);
+    return err;
+}

@@ -82,7 +82,8 @@ static void ctl_log_write(int priority, const char *msg)
 /* ===================================================================== */
 
 enum { CTL_LOPT_PASSFILE = 256, CTL_LOPT_NEWPASSFILE, CTL_LOPT_OWNER,
-       CTL_LOPT_MODE, CTL_LOPT_BYTES, CTL_LOPT_RECORDS, CTL_LOPT_JSON };
+       CTL_LOPT_MODE, CTL_LOPT_BYTES, CTL_LOPT_RECORDS, CTL_LOPT_JSON,
+       CTL_LOPT_TENANT };
 
 static const struct option ctl_options[] = {
     { "help",         no_argument,       NULL, 'h' },
@@ -95,6 +96,7 @@ static const struct option ctl_options[] = {
     { "bytes",        required_argument, NULL, CTL_LOPT_BYTES },
     { "records",      required_argument, NULL, CTL_LOPT_RECORDS },
     { "json",         no_argument,       NULL, CTL_LOPT_JSON },
+    { "tenant",       required_argument, NULL, CTL_LOPT_TENANT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -166,6 +168,14 @@ int ctl_args_parse(const char *cmd, int argc, char **argv, unsigned opts,
             if (!(opts & CTL_OPT_JSON))
                 goto unknown;
             a->json = true;
+            break;
+        case CTL_LOPT_TENANT:
+            if (!(opts & CTL_OPT_TENANT))
+                goto unknown;
+            if (a->ntenants == CTL_TENANTS_MAX)
+                return ctl_usage_fail(cmd, "more than %d --tenant options",
+                                      CTL_TENANTS_MAX);
+            a->tenants[a->ntenants++] = optarg;
             break;
         case ':':
             return ctl_usage_fail(cmd, "option '%s' needs an argument",
@@ -427,6 +437,7 @@ static const struct ctl_command {
     { "passwd", ctl_passwd_run },
     { "stats",  ctl_stats_main },
     { "check",  ctl_check_run },
+    { "snapshot", ctl_snapshot_main },
 };
 
 int main(int argc, char **argv)

@@ -23,11 +23,16 @@ enum {
     CTL_OPT_BYTES       = 1u << 4,   /* --bytes N[K|M|G|T] */
     CTL_OPT_RECORDS     = 1u << 5,   /* --records N */
     CTL_OPT_JSON        = 1u << 6,   /* --json */
+    CTL_OPT_TENANT      = 1u << 7,   /* --tenant NAME, repeatable */
 };
+
+#define CTL_TENANTS_MAX 256
 
 struct ctl_args {
     const char *passfile, *newpassfile, *owner, *mode, *bytes, *records;
     bool json;
+    const char *tenants[CTL_TENANTS_MAX];   /* --tenant, in order */
+    int ntenants;
     char *pos[4];                    /* positional arguments, in order */
     int npos;
 };
@@ -45,6 +50,13 @@ int ctl_store_open(const char *dir, const char *passfile, store **out);
 int ctl_store_open_rdonly(const char *dir, const char *passfile, store **out);
 int ctl_stats_main(int argc, char **argv);     /* tenantctl_stats.c */
 int ctl_check_run(int argc, char **argv);      /* tenantctl_check.c */
+int ctl_snapshot_main(int argc, char **argv);  /* tenantctl_snapshot.c */
+/* The store_check() line printer of `check`, shared with `snapshot
+ * verify` (tenantctl_check.c), and its summary (returns the exit
+ * status). */
+void ctl_check_issue(const struct store_check_issue *is, void *arg);
+int ctl_check_summary(const struct store_check_totals *tot);
+void ctl_check_quiet(int priority, const char *msg);
 
 /* ---- tenant commands (tenantctl_tenant.c, tenantctl_list.c) ---------- */
 

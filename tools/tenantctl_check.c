@@ -14,13 +14,13 @@
 
 #include "tenantctl.h"
 
-static void ctl_check_quiet(int priority, const char *msg)
+void ctl_check_quiet(int priority, const char *msg)
 {
     (void)priority;
     (void)msg;
 }
 
-static void ctl_check_issue(const struct store_check_issue *is, void *arg)
+void ctl_check_issue(const struct store_check_issue *is, void *arg)
 {
     (void)arg;
     if (is->tenant_id == 0)
@@ -61,19 +61,24 @@ int ctl_check_run(int argc, char **argv)
         ctl_err_print("checking %s: %s", a.pos[0], store_strerror(e));
         return CTL_EXIT_FAIL;
     }
+    return ctl_check_summary(&tot);
+}
+
+int ctl_check_summary(const struct store_check_totals *tot)
+{
     printf("checked %llu tenants, %llu records, %llu values (%.1f MiB of "
            "content), %llu journal entries: ",
-           (unsigned long long)tot.tenants, (unsigned long long)tot.records,
-           (unsigned long long)tot.values, tot.bytes / 1048576.0,
-           (unsigned long long)tot.journal_entries);
-    if (tot.issues == 0)
+           (unsigned long long)tot->tenants, (unsigned long long)tot->records,
+           (unsigned long long)tot->values, tot->bytes / 1048576.0,
+           (unsigned long long)tot->journal_entries);
+    if (tot->issues == 0)
         printf("no damage\n");
     else
-        printf("%llu problem%s\n", (unsigned long long)tot.issues,
-               tot.issues == 1 ? "" : "s");
-    if (tot.journal_torn)
+        printf("%llu problem%s\n", (unsigned long long)tot->issues,
+               tot->issues == 1 ? "" : "s");
+    if (tot->journal_torn)
         printf("(the journal ends in a torn last write of %llu bytes, left "
                "by a crash; the next mount discards it)\n",
-               (unsigned long long)tot.journal_torn);
-    return tot.issues ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+               (unsigned long long)tot->journal_torn);
+    return tot->issues ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 }

@@ -35,6 +35,14 @@ static const char ctl_usage_main[] =
     "                                          (no passphrase; works while mounted)\n"
     "  check STORE [--passfile FILE]           authenticate every value; name what\n"
     "                                          is damaged (works while mounted)\n"
+    "  snapshot create STORE NAME [--tenant T]... [--passfile FILE]\n"
+    "                                          a hot, consistent snapshot\n"
+    "  snapshot list STORE [--json] [--passfile FILE]\n"
+    "  snapshot delete STORE NAME [--passfile FILE]\n"
+    "  snapshot verify STORE NAME [--passfile FILE]\n"
+    "  snapshot export STORE NAME DIR [--passfile FILE]\n"
+    "  snapshot import STORE DIR [--passfile FILE]\n"
+    "  snapshot restore STORE NAME --tenant T... [--passfile FILE]\n"
     "\n"
     "options:\n"
     "  -h, --help       show this help, or a command's (tenantctl COMMAND --help)\n"
@@ -46,10 +54,41 @@ static const char ctl_usage_main[] =
     "daemon's user only), need no passphrase, and apply at once.\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
+#define CTL_SNAP_USAGE \
+    "usage: tenantctl snapshot create STORE NAME [--tenant T]... [--passfile FILE]\n" \
+    "       tenantctl snapshot list STORE [--json] [--passfile FILE]\n" \
+    "       tenantctl snapshot delete STORE NAME [--passfile FILE]\n" \
+    "       tenantctl snapshot verify STORE NAME [--passfile FILE]\n" \
+    "       tenantctl snapshot export STORE NAME DIR [--passfile FILE]\n" \
+    "       tenantctl snapshot import STORE DIR [--passfile FILE]\n" \
+    "       tenantctl snapshot restore STORE NAME --tenant T... [--passfile FILE]\n" \
+    "\n" \
+    "Snapshots are copies of tenants, each consistent to one journal\n" \
+    "position, kept encrypted in STORE/snapshots/NAME.  `create` works while\n" \
+    "the store is mounted and under load: the daemon checkpoints (the only\n" \
+    "time writers wait), then each tenant (all, or those named with\n" \
+    "--tenant) is copied without stopping them; a progress bar shows on a\n" \
+    "terminal.  NAME is 1 to 64 of A-Z a-z 0-9 . _ -.  `list` shows name,\n" \
+    "time, size and tenants; `verify` authenticates every value of the\n" \
+    "snapshot and names what is damaged (exit 1); `export` copies a\n" \
+    "snapshot into a new folder DIR (still encrypted) and `import` brings\n" \
+    "such a folder back into the store it came from.  Snapshots keep\n" \
+    "opening after `tenantctl passwd`.  `restore` replaces the content of\n" \
+    "the tenants named with their copies in the snapshot; for now the store\n" \
+    "must be unmounted (it says so).  See docs/snapshots.md.\n"
+
 static const struct ctl_usage {
     const char *cmd;
     const char *text;
 } ctl_usages[] = {
+    { "snapshot", CTL_SNAP_USAGE },
+    { "snapshot create", CTL_SNAP_USAGE },
+    { "snapshot list", CTL_SNAP_USAGE },
+    { "snapshot delete", CTL_SNAP_USAGE },
+    { "snapshot verify", CTL_SNAP_USAGE },
+    { "snapshot export", CTL_SNAP_USAGE },
+    { "snapshot import", CTL_SNAP_USAGE },
+    { "snapshot restore", CTL_SNAP_USAGE },
     { "check",
       "usage: tenantctl check STORE [--passfile FILE]\n"
       "\n"

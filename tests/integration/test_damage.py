@@ -11,7 +11,6 @@ file, and by damaging or replacing the journal's segment files.
 import errno
 import glob
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -199,26 +198,9 @@ def test_a_truncated_tenant_database_fails_that_tenant_only(filled):
         m.stop()
 
 
-def _crash_with_journal(store, name):
-    """Records written and fsynced, then kill -9 before a checkpoint: the
-    journal holds entries.  Returns the journal's segment files."""
-    for attempt in range(20):
-        m = store.mount()
-        m.start()
-        for i in range(5):
-            with open(m.path("acme", "%s%d.%d" % (name, attempt, i)), "wb") as f:
-                f.write(os.urandom(3000))
-                os.fsync(f.fileno())
-        m.kill()
-        st = json.loads(util.ctl("stats", store.path, "--json").stdout)
-        if st["depth_entries"] >= 5:
-            return sorted(glob.glob(os.path.join(store.path, "journal", "*.jnl")))
-    pytest.fail("a checkpoint came before every kill")
-
-
 def test_a_damaged_journal_is_reported_and_kept_aside(filled):
     store, files = filled
-    segs = _crash_with_journal(store, "j")
+    segs = util.crash_with_journal(store, "j")
     with open(segs[0], "r+b") as f:     # the first entry's ciphertext
         f.seek(16 + 20 + 40)
         b = f.read(1)
@@ -257,7 +239,7 @@ def test_another_stores_journal_is_reported(filled, workdir):
                         path=os.path.join(workdir, "o", "store"))
     other.init()
     other.add_tenant("acme")
-    theirs = _crash_with_journal(other, "x")
+    theirs = util.crash_with_journal(other, "x")
     ours = os.path.join(store.path, "journal")
     for seg in glob.glob(os.path.join(ours, "*.jnl")):
         os.unlink(seg)

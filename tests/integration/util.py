@@ -181,3 +181,23 @@ class Mount:
 
     def path(self, *parts):
         return os.path.join(self.mnt, *parts)
+
+
+def crash_with_journal(store, name):
+    """Records written and fsynced in tenant acme, then kill -9 before a
+    checkpoint: the journal holds entries no daemon applied.  Returns the
+    journal's segment files."""
+    import glob
+    import json
+    for attempt in range(20):
+        m = store.mount()
+        m.start()
+        for i in range(5):
+            with open(m.path("acme", "%s%d.%d" % (name, attempt, i)), "wb") as f:
+                f.write(os.urandom(3000))
+                os.fsync(f.fileno())
+        m.kill()
+        st = json.loads(ctl("stats", store.path, "--json").stdout)
+        if st["depth_entries"] >= 5:
+            return sorted(glob.glob(os.path.join(store.path, "journal", "*.jnl")))
+    pytest.fail("a checkpoint came before every kill")

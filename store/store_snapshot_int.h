@@ -1,0 +1,21 @@
+/*
+ * store_snapshot_int.h - what store_snapshot.c, store_snapshot_io.c and
+ * store_check.c share about snapshots.  Private to store/.
+ */
+#ifndef TENANTFS_STORE_SNAPSHOT_INT_H
+#define TENANTFS_STORE_SNAPSHOT_INT_H
+
+#include "store_internal.h"
+
+/* STORE/snapshots[/name] (malloc'd; name may be NULL). */
+char *store_snapshot_path(const struct store *s, const char *name);
+/* Open the manifest in folder `dir` of snapshot `name` into `m`
+ * (m->name and m->bytes are left to the caller).  STORE_ENOENT (none),
+ * STORE_EIO (damaged, or sealed by another store or for another name). */
+store_err store_snapshot_manifest_read(const struct store *s, const char *dir,
+                                       const char *name,
+                                       struct store_snapshot *m);
+/* Remove a folder and everything in it. */
+store_err store_snapshot_rmtree(const char *path);
+
+#endif
