@@ -307,8 +307,10 @@ static void ck_tenant(struct store *s, struct ck *c, char *path)
         ck_report(c, 0, "its check stopped: %s", store_strerror(err));
     mdb_txn_abort(txn);
     store_tenant_env_close(t);
-    for (size_t i = 0; i < c->nnames; i++)
+    for (size_t i = 0; i < c->nnames; i++) {
+        seal_wipe(c->names[i].name, strlen(c->names[i].name));
         free(c->names[i].name);
+    }
     c->nnames = c->ninodes = 0;
 }
 
