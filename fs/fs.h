@@ -22,7 +22,9 @@
  * for fstat, flistxattr and fgetxattr), skip the gate.  uid 0 passes all.
  *
  * Lock order: fs_ctx.open_lock is a leaf lock; no store call is made while it
- * is held.
+ * is held.  The snapshot view's lock (fs_snapview.c) is taken with no other
+ * lock held, and may be held over store calls (the first open of a
+ * snapshot's tenant), never over open_lock.
  */
 #ifndef TENANTFS_FS_H
 #define TENANTFS_FS_H
@@ -44,6 +46,8 @@ struct fs_open;                 /* one open (tenant, inode); fs_inode.c */
 struct fs_admin;                /* the admin socket server; fs_admin.c */
 
 struct fs_inval;                /* the invalidation thread; fs_inval.c */
+
+struct fs_snapview;             /* the snapshot view's tables; fs_snapview.c */
 
 /* A tenant being removed while mounted (fs_tenant_remove): new opens of its
  * inodes fail with ENOENT meanwhile.  Lives on the remover's stack. */
@@ -98,6 +102,7 @@ struct fs_ctx {
     struct fs_open **open_tab;  /* hash buckets, FS_OPEN_BUCKETS of them */
     struct fs_removing *removing;   /* tenants being removed */
     _Atomic uint64_t requests[FS_REQ_COUNT];  /* served, per kind */
+    struct fs_snapview *snap;   /* MOUNT/.snapshots; fs_snapview.c */
 };
 
 /* ---- the operation table (fs_requests.c) -------------------------------- */
@@ -135,8 +140,34 @@ static inline bool fs_ino_is_root(fuse_ino_t ino)
     return ino == FUSE_ROOT_ID;
 }
 
-/* Resolve a tenant inode: its open tenant and local inode number.  Returns 0
- * or an errno (ENOENT for an unknown tenant, EPERM for the mount root). */
+/* The snapshot view (fs_snapview.c) lives in numbers no live tenant uses:
+ * MOUNT/.snapshots is local FS_SNAPDIR_LOCAL of tenant 0, each
+ * .snapshots/NAME local FS_SNAPNAME_BASE + an index of tenant 0 (these
+ * "virtual" folders are the daemon's, like the mount root), and the
+ * tenants of snapshots get pseudo tenant ids from FS_SNAP_TID_BASE on. */
+#define FS_SNAPDIR_NAME   ".snapshots"
+#define FS_SNAPDIR_LOCAL  2u
+#define FS_SNAPNAME_BASE  ((uint64_t)1 << 20)
+#define FS_SNAPNAME_MAX   ((uint64_t)1 << 20)     /* names one mount sees */
+#define FS_SNAP_TID_BASE  (STORE_TENANT_MAX + 1)  /* 2^23 */
+#define FS_SNAP_TID_COUNT ((uint64_t)1 << 23)     /* pseudo ids < 2^24 */
+
+/* .snapshots or .snapshots/NAME (any tenant-0 inode but the mount root). */
+static inline bool fs_ino_snap_virtual(fuse_ino_t ino)
+{
+    return fs_ino_tenant(ino) == 0 && ino != FUSE_ROOT_ID;
+}
+
+/* Anything under MOUNT/.snapshots, .snapshots itself included: read-only. */
+static inline bool fs_ino_in_snapview(fuse_ino_t ino)
+{
+    return fs_ino_snap_virtual(ino) || fs_ino_tenant(ino) >= FS_SNAP_TID_BASE;
+}
+
+/* Resolve a tenant inode, of a live tenant or of a snapshot's: its tenant
+ * handle and local inode number.  Returns 0 or an errno (ENOENT for an
+ * unknown tenant, EPERM for the mount root and the snapshot view's
+ * virtual folders, which are no tenant's). */
 int fs_ino_resolve(struct fs_ctx *c, fuse_ino_t ino, store_tenant **t,
                    uint64_t *local);
 
@@ -165,6 +196,60 @@ int fs_root_lookup(struct fs_ctx *c, struct fs_cred *cr, const char *name,
  * search it (mode & 0111 == 0111): the kernel's dentry cache is shared by
  * all users (see fs_inode.c).  Returns 0 or an errno. */
 int fs_root_entry(struct fs_ctx *c, uint64_t id, struct fuse_entry_param *e);
+
+/* ---- listings (fs_dir_ops.c) ------------------------------------------- */
+
+/* A reply buffer being filled by one readdir or readdirplus call. */
+struct fs_dirbuf {
+    fuse_req_t req;
+    char *buf;
+    size_t size, used;
+    bool plus;
+    uint64_t tid;               /* tenant of the listed folder, 0 at root */
+};
+
+/* Add one entry whose next offset is `next`; with `counted`, readdirplus
+ * hands the kernel an entry it caches for `entry_timeout` seconds (and
+ * its attributes for FS_TIMEOUT); else only the name, st->st_ino and the
+ * type.  Returns non-zero when full. */
+int fs_dirbuf_add(struct fs_dirbuf *d, const char *name, const struct stat *st,
+                  bool counted, double entry_timeout, off_t next);
+
+/* ---- the snapshot view (fs_snapview.c) ------------------------------------ */
+
+/* Before serving / after the session ended and before store_close() (it
+ * closes every snapshot tenant it opened).  Returns 0 or ENOMEM; free is
+ * NULL-safe. */
+int fs_snap_init(struct fs_ctx *c);
+void fs_snap_free(struct fs_ctx *c);
+
+/* Lookup of `name` in `parent`, which is the mount root (only ".snapshots"
+ * is the view's there) or a virtual folder of the view; a snapshot
+ * tenant's folder is found here too, as seen by `cr` (absent, ENOENT,
+ * when `cr` may not search the live tenant's folder).  Returns 0 or an
+ * errno; never a negative entry (snapshots come and go). */
+int fs_snap_lookup(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t parent,
+                   const char *name, struct fuse_entry_param *e);
+
+/* Attributes of a virtual folder: 0555 root:root.  ENOENT for a snapshot
+ * deleted since.  *timeout: how long the kernel may keep them. */
+int fs_snap_stat(struct fs_ctx *c, fuse_ino_t ino, struct stat *st,
+                 double *timeout);
+
+/* The entries of virtual folder `ino` after offset `after` into `d` (".",
+ * ".." are the caller's): the snapshots in .snapshots, the tenants `cr`
+ * may see in .snapshots/NAME.  Returns 0 or an errno. */
+int fs_snap_list(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t ino,
+                 struct fs_dirbuf *d, off_t after);
+
+/* The read-only handle of pseudo tenant `tid` (>= FS_SNAP_TID_BASE),
+ * opened at its first use.  Returns 0 or an errno (ENOENT: unknown, or
+ * its snapshot deleted before the first use). */
+int fs_snap_resolve(struct fs_ctx *c, uint64_t tid, store_tenant **t);
+
+/* The inode of the folder holding pseudo tenant `tid`'s folder
+ * (.snapshots/NAME), for "..". */
+fuse_ino_t fs_snap_parent(struct fs_ctx *c, uint64_t tid);
 
 /* ---- tenants as a whole (fs_tenant.c) ------------------------------------ */
 

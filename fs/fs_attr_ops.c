@@ -10,7 +10,8 @@
  * the writeback cache the kernel also sends mtime/ctime it computed itself.
  * Only "user." extended attributes are stored; the store decides what other
  * namespaces give.  Each op first passes the daemon's permission checks
- * (fs_perm.c).
+ * (fs_perm.c).  Under MOUNT/.snapshots nothing changes (EROFS, before any
+ * other check); its virtual folders have no extended attributes.
  *
  * statfs on a tenant reports that tenant's quota and use: with a byte
  * quota, the size is the quota and the free space what is left of it; with
@@ -38,12 +39,15 @@ void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     struct stat st;
     store_tenant *t;
     uint64_t local;
+    double timeout = FS_TIMEOUT;
     int err;
 
     (void)fi;
     fs_cred_init(&cr, req);
     if (fs_ino_is_root(ino)) {
         err = fs_root_stat(c, &st);
+    } else if (fs_ino_snap_virtual(ino)) {
+        err = fs_snap_stat(c, ino, &st, &timeout);
     } else {
         /* No tenant gate: fstat() of an open descriptor keeps working, and
          * the kernel does not tell it from a stat() by path (it sends the
@@ -58,12 +62,16 @@ void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         if (err == 0)
             err = fs_errno(store_getattr(t, local, &a));
         if (err == 0)
-            fs_attr_to_stat(store_tenant_id(t), &a, &st);
+            fs_attr_to_stat(fs_ino_tenant(ino), &a, &st);
+        /* A snapshot tenant's folder shows the live folder's owner and
+         * mode, of whose changes the kernel hears nothing here. */
+        if (fs_ino_tenant(ino) >= FS_SNAP_TID_BASE && local == STORE_ROOT_INO)
+            timeout = 0;
     }
     if (err != 0)
         fuse_reply_err(req, err);
     else
-        fuse_reply_attr(req, &st, FS_TIMEOUT);
+        fuse_reply_attr(req, &st, timeout);
 }
 
 /* Translate the kernel's request into a store mask and values. */
@@ -127,6 +135,10 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
      * inode is all we need, and an open descriptor keeps working: the
      * tenant gate only applies to changes of owner, group or mode. */
     fs_cred_init(&cr, req);
+    if (fs_ino_in_snapview(ino)) {
+        fuse_reply_err(req, EROFS);
+        return;
+    }
     if (fi != NULL && !(to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
                                   FUSE_SET_ATTR_GID)))
         err = fs_ino_resolve(fs_ctx_of(req), ino, &t, &local);
@@ -155,7 +167,7 @@ out:
         fuse_reply_err(req, err);
         return;
     }
-    fs_attr_to_stat(store_tenant_id(t), &out, &st);
+    fs_attr_to_stat(fs_ino_tenant(ino), &out, &st);
     fuse_reply_attr(req, &st, FS_TIMEOUT);
 }
 
@@ -214,7 +226,8 @@ void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
     uint64_t local;
     int err = 0;
 
-    if (!fs_ino_is_root(ino)) {
+    /* The view's virtual folders: the store's figures, as the root. */
+    if (!fs_ino_is_root(ino) && !fs_ino_snap_virtual(ino)) {
         fs_cred_init(&cr, req);
         err = fs_perm_resolve(c, &cr, ino, &t, &local);
     }
@@ -256,6 +269,10 @@ void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
     int err;
 
     fs_cred_init(&cr, req);
+    if (fs_ino_in_snapview(ino)) {
+        err = EROFS;
+        goto out;
+    }
     if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) {
         err = EINVAL;
         goto out;
@@ -367,6 +384,10 @@ void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
     int err;
 
     fs_cred_init(&cr, req);
+    if (fs_ino_in_snapview(ino)) {
+        fuse_reply_err(req, EROFS);
+        return;
+    }
     err = fs_perm_resolve(fs_ctx_of(req), &cr, ino, &t, &local);
     if (err == EPERM)
         err = ENODATA;

@@ -11,7 +11,10 @@
  * created, removed, renamed or linked there (EPERM).  Below the root every
  * call is the daemon's permission check (fs_perm.c) and one store call on
  * the tenant the inode number names; two inodes of different tenants never
- * meet in one call (EXDEV).
+ * meet in one call (EXDEV).  MOUNT/.snapshots (fs_snapview.c) is looked
+ * up and listed through fs_snapview.c and is read-only: every change
+ * naming anything in it, a rename or link from or into it too, is EROFS,
+ * decided before any other check (so never EXDEV or EACCES from us).
  *
  * Listing offsets: 1 and 2 are "." and ".."; after that the offset of an
  * entry is the store's cookie (at least 3), and a listing resumes after it.
@@ -39,6 +42,11 @@ void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     int err;
 
     fs_cred_init(&cr, req);
+    if (fs_ino_snap_virtual(parent) ||
+        (fs_ino_is_root(parent) && strcmp(name, FS_SNAPDIR_NAME) == 0)) {
+        err = fs_snap_lookup(c, &cr, parent, name, &e);
+        goto out;
+    }
     if (fs_ino_is_root(parent)) {
         err = fs_root_lookup(c, &cr, name, &e);
         goto out;
@@ -49,7 +57,7 @@ void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     if (err == 0)
         err = fs_errno(store_lookup(t, local, name, strlen(name), &a));
     if (err == 0) {
-        fs_attr_to_entry(store_tenant_id(t), &a, &e);
+        fs_attr_to_entry(fs_ino_tenant(parent), &a, &e);
     } else if (err == ENOENT) {
         /* We are the only writer below the root: let the kernel cache the
          * absence for as long as it caches an entry (ino 0 = negative). */
@@ -76,6 +84,8 @@ int fs_node_make(fuse_req_t req, fuse_ino_t parent, const char *name,
     size_t tlen = target != NULL ? strlen(target) : 0;
     int err;
 
+    if (fs_ino_in_snapview(parent))
+        return EROFS;
     if (fs_ino_is_root(parent))
         return EPERM;
     if (S_ISCHR(mode) || S_ISBLK(mode))
@@ -102,7 +112,7 @@ int fs_node_make(fuse_req_t req, fuse_ino_t parent, const char *name,
                                gid, target, tlen, &a));
     if (err != 0)
         return err;
-    fs_attr_to_entry(store_tenant_id(t), &a, e);
+    fs_attr_to_entry(fs_ino_tenant(parent), &a, e);
     return 0;
 }
 
@@ -201,6 +211,10 @@ void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
     int err;
 
     fs_cred_init(&cr, req);
+    if (fs_ino_in_snapview(parent)) {
+        fuse_reply_err(req, EROFS);
+        return;
+    }
     err = fs_perm_resolve(c, &cr, parent, &t, &local);
     if (err == 0)
         err = fs_perm_remove(&cr, t, local, name, false);
@@ -220,6 +234,11 @@ void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
     int err;
 
     fs_cred_init(&cr, req);
+    if (fs_ino_in_snapview(parent) ||
+        (fs_ino_is_root(parent) && strcmp(name, FS_SNAPDIR_NAME) == 0)) {
+        fuse_reply_err(req, EROFS);
+        return;
+    }
     if (fs_ino_is_root(parent)) {
         /* Root removes an empty tenant; the kernel forgets the name. */
         if (!fs_cred_is_root(&cr))
@@ -254,6 +273,11 @@ void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
         err = EINVAL;           /* RENAME_WHITEOUT and anything newer */
     else if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
         err = EINVAL;
+    else if (fs_ino_in_snapview(parent) || fs_ino_in_snapview(newparent) ||
+             (fs_ino_is_root(parent) && strcmp(name, FS_SNAPDIR_NAME) == 0) ||
+             (fs_ino_is_root(newparent) &&
+              strcmp(newname, FS_SNAPDIR_NAME) == 0))
+        err = EROFS;            /* before EXDEV: into or out of the view */
     else if (fs_ino_is_root(parent) || fs_ino_is_root(newparent))
         err = EPERM;
     else if (fs_ino_tenant(parent) != fs_ino_tenant(newparent))
@@ -292,6 +316,10 @@ void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
     int err;
 
     fs_cred_init(&cr, req);
+    if (fs_ino_in_snapview(ino) || fs_ino_in_snapview(newparent)) {
+        err = EROFS;            /* before EXDEV: into or out of the view */
+        goto out;
+    }
     if (fs_ino_is_root(ino) || fs_ino_is_root(newparent)) {
         err = EPERM;
         goto out;
@@ -309,7 +337,7 @@ void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
         err = fs_errno(store_link(t, local, newlocal, newname,
                                   strlen(newname), &a));
     if (err == 0)
-        fs_attr_to_entry(store_tenant_id(t), &a, &e);
+        fs_attr_to_entry(fs_ino_tenant(ino), &a, &e);
 out:
     if (err != 0)
         fuse_reply_err(req, err);
@@ -321,21 +349,8 @@ out:
 /* Listings                                                              */
 /* ===================================================================== */
 
-/* A reply buffer being filled by one readdir or readdirplus call. */
-struct fs_dirbuf {
-    fuse_req_t req;
-    char *buf;
-    size_t size, used;
-    bool plus;
-    uint64_t tid;               /* tenant of the listed folder, 0 at root */
-};
-
-/* Add one entry whose next offset is `next`; with `counted`, readdirplus
- * hands the kernel an entry it caches for `entry_timeout` seconds.
- * Returns non-zero when full. */
-static int fs_dirbuf_add(struct fs_dirbuf *d, const char *name,
-                         const struct stat *st, bool counted,
-                         double entry_timeout, off_t next)
+int fs_dirbuf_add(struct fs_dirbuf *d, const char *name, const struct stat *st,
+                  bool counted, double entry_timeout, off_t next)
 {
     size_t n;
 
@@ -438,14 +453,14 @@ static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
         err = ENOMEM;
         goto out;
     }
-    if (!fs_ino_is_root(ino)) {
+    if (!fs_ino_is_root(ino) && !fs_ino_snap_virtual(ino)) {
         if (fi != NULL && (fi->fh & FS_DIR_OPENED))
             err = fs_ino_resolve(c, ino, &t, &local);
         else
             err = fs_perm_resolve(c, &cr, ino, &t, &local);
         if (err != 0)
             goto out;
-        d.tid = store_tenant_id(t);
+        d.tid = fs_ino_tenant(ino);
     }
     memset(&st, 0, sizeof(st));
     st.st_mode = S_IFDIR;
@@ -456,8 +471,14 @@ static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
         off = 1;
     }
     if (off < 2) {
-        /* A tenant's root folder sits in the mount root. */
+        /* A tenant's root folder sits in the mount root, a snapshot's
+         * tenant's in .snapshots/NAME, which sits in .snapshots. */
         st.st_ino = FUSE_ROOT_ID;
+        if (fs_ino_tenant(ino) >= FS_SNAP_TID_BASE && local == STORE_ROOT_INO)
+            st.st_ino = fs_snap_parent(c, fs_ino_tenant(ino));
+        else if (fs_ino_snap_virtual(ino) &&
+                 ino != fs_ino_make(0, FS_SNAPDIR_LOCAL))
+            st.st_ino = fs_ino_make(0, FS_SNAPDIR_LOCAL);
         if (t != NULL && local != STORE_ROOT_INO) {
             struct store_attr a;
 
@@ -470,7 +491,9 @@ static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
             goto out;
         off = 2;
     }
-    if (t == NULL) {
+    if (fs_ino_snap_virtual(ino)) {
+        err = fs_snap_list(c, &cr, ino, &d, off);
+    } else if (t == NULL) {
         struct fs_rootlist r = { .d = &d, .c = c, .cr = &cr, .after = off };
 
         err = fs_errno(store_tenant_each(c->store, fs_dirbuf_tenant_fn, &r));
@@ -500,7 +523,12 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     int err = 0;
 
     fs_cred_init(&cr, req);
-    if (!fs_ino_is_root(ino)) {
+    if (fs_ino_snap_virtual(ino)) {
+        struct stat st;
+        double timeout;
+
+        err = fs_snap_stat(c, ino, &st, &timeout);   /* 0555: all may list */
+    } else if (!fs_ino_is_root(ino)) {
         err = fs_perm_resolve(c, &cr, ino, &t, &local);
         if (err == 0)
             err = fs_errno(store_getattr(t, local, &a));
@@ -559,6 +587,10 @@ void fs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
     (void)fi;
     if (fs_ino_is_root(ino)) {
         fs_reply_store_err(req, store_sync(fs_ctx_of(req)->store));
+        return;
+    }
+    if (fs_ino_snap_virtual(ino)) {
+        fuse_reply_err(req, 0);     /* nothing of ours to write */
         return;
     }
     fs_cred_init(&cr, req);

@@ -13,7 +13,9 @@
  * the access mode against the file's mode, fs_perm.c) and never again on
  * the handle: an open descriptor keeps working, as on any POSIX
  * filesystem, and with the writeback cache the kernel may read through a
- * write-only handle to fill a page.
+ * write-only handle to fill a page.  Under MOUNT/.snapshots only opens
+ * for reading succeed; an open for writing or with O_TRUNC, a write and
+ * fallocate are EROFS, before any other check.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,9 +48,14 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     int err;
 
     fs_cred_init(&cr, req);
+    if (fs_ino_in_snapview(ino) &&
+        ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))) {
+        fuse_reply_err(req, EROFS);
+        return;
+    }
     err = fs_perm_resolve(c, &cr, ino, &t, &local);
     if (err == EPERM)
-        err = EISDIR;           /* the mount root */
+        err = EISDIR;           /* the mount root, the view's folders */
     if (err == 0)
         err = fs_errno(store_getattr(t, local, &a));
     if (err == 0 && S_ISDIR(a.mode))
@@ -132,7 +139,7 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
     uint64_t local;
     int err;
 
-    err = fs_ino_resolve(c, ino, &t, &local);
+    err = fs_ino_in_snapview(ino) ? EROFS : fs_ino_resolve(c, ino, &t, &local);
     if (err == 0 && off < 0)
         err = EINVAL;
     if (err == 0)
@@ -206,6 +213,10 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
     int err;
 
     (void)fi;
+    if (fs_ino_in_snapview(ino)) {
+        err = EROFS;
+        goto out;
+    }
     if (mode != 0) {
         err = EOPNOTSUPP;
         goto out;

@@ -7,7 +7,8 @@
  * store_tenant_get(); store_attr becomes struct stat here and nowhere else.
  * The mount root (FUSE_ROOT_ID) is synthesised: a 0755 root-owned folder
  * whose entries are the tenants a caller may search (privacy: the others
- * are absent, ENOENT).
+ * are absent, ENOENT).  Inodes of the snapshot view resolve through
+ * fs_snapview.c (pseudo tenant ids; its virtual folders are no tenant's).
  *
  * The kernel's dentry cache is shared by all users: once alice's lookup
  * of a tenant name is cached, bob's path walk would use it without asking
@@ -56,10 +57,15 @@ int fs_ino_resolve(struct fs_ctx *c, fuse_ino_t ino, store_tenant **t,
     uint64_t tid = fs_ino_tenant(ino);
     store_err e;
 
-    if (fs_ino_is_root(ino))
+    if (fs_ino_is_root(ino) || fs_ino_snap_virtual(ino))
         return EPERM;
-    if (tid == 0 || tid > STORE_TENANT_MAX)
-        return ENOENT;
+    if (tid >= FS_SNAP_TID_BASE) {
+        int err = fs_snap_resolve(c, tid, t);
+
+        if (err == 0)
+            *local = fs_ino_local(ino);
+        return err;
+    }
     e = store_tenant_get(c->store, tid, t);
     if (e != STORE_OK)
         return fs_errno(e);

@@ -406,7 +406,7 @@ int main(int argc, char *argv[])
         fs_fail("tenantfs: options: out of memory");
         goto out;
     }
-    if (fs_open_ctx_init(&ctx) != 0) {
+    if (fs_open_ctx_init(&ctx) != 0 || fs_snap_init(&ctx) != 0) {
         fs_fail("tenantfs: starting: out of memory");
         goto out;
     }
@@ -486,6 +486,7 @@ out:
         fuse_remove_signal_handlers(se);
     if (se != NULL)
         fuse_session_destroy(se);
+    fs_snap_free(&ctx);         /* its handles before the store */
     store_close(ctx.store);
     fs_open_ctx_free(&ctx);
     free(dir);

@@ -28,6 +28,10 @@
  *     and that lookup is gated (and is not cached by the kernel for a
  *     tenant that not everyone may search); only the tenant's folder
  *     itself stays hidden (ENOENT) from a caller who may not see it.
+ *     A tenant of a snapshot (MOUNT/.snapshots/NAME/TENANT, fs_snapview.c)
+ *     has the same gate: its handle's store_tenant_info_get() gives the
+ *     live folder's owner, group and mode, so whoever may not enter the
+ *     tenant now may not enter its past either.
  *
  * Supplementary groups are not in the FUSE request: fuse_req_getgroups()
  * parses /proc/TID/task/TID/status, which is slow, so it is called only

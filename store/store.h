@@ -594,4 +594,37 @@ store_err store_snapshot_restore(store *s, const char *name,
  * (the barrier of a snapshot).  STORE_OK at once without a daemon. */
 store_err store_checkpoint(store *s) STORE_WUR;
 
+/* ---- the read-only view of a snapshot (docs/snapshots.md, "The view") -- */
+
+/* Snapshot `name`'s manifest into *snap, as store_snapshot_each() gives
+ * it, but for one snapshot and without measuring it (snap->bytes is 0).
+ * Free with store_snapshot_free().  Errors: STORE_ENOENT (no such
+ * snapshot, or an invalid name), STORE_EIO (its manifest is damaged). */
+store_err store_snapshot_get(store *s, const char *name,
+                             struct store_snapshot *snap) STORE_WUR;
+
+/* Tenant `st` of a snapshot as the view shows its folder: st->info with
+ * the owner, group and mode the live tenant of the same id has now; the
+ * manifest's when it was removed (a tenant added again under the name has
+ * another id, and lends nothing to the old one's data).  The same as
+ * store_tenant_info_get() of its store_snapshot_tenant_open() handle. */
+void store_snapshot_tenant_folder(store *s,
+                                  const struct store_snapshot_tenant *st,
+                                  struct store_tenant_info *out);
+
+/* Open tenant `id` of snapshot `name` read-only, for every reading call
+ * of this header (store_getattr, store_lookup, store_readdir, store_read,
+ * store_readlink, store_getxattr, store_listxattr, store_tenant_usage,
+ * store_tenant_info_get; its folder's owner, group and mode are
+ * store_snapshot_tenant_folder()'s); every changing call fails with
+ * STORE_EROFS and writes nothing.  The caller's handle (store_tenant_get()
+ * never returns it): close it before store_close().  It keeps reading
+ * after the snapshot is deleted (the files, and their disk space, stay
+ * until it is closed).  Errors: STORE_ENOENT (no such snapshot, or the
+ * tenant is not in it), STORE_EIO (damaged), STORE_ENOMEM. */
+store_err store_snapshot_tenant_open(store *s, const char *name, uint64_t id,
+                                     store_tenant **t) STORE_WUR;
+/* NULL-safe. */
+void store_snapshot_tenant_close(store_tenant *t);
+
 #endif

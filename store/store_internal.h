@@ -6,7 +6,10 @@
  * Lock order: store->lock (the open-tenant table) may be held while opening
  * a tenant's LMDB env; never take store->lock inside an LMDB transaction.
  * A tenant's map_lock is taken after store->lock and the writer's mutex,
- * and one tenant's at a time.
+ * and one tenant's at a time.  The one exception to the first rule: a
+ * snapshot's tenant (view_of set) reads the live registry (store->lock, a
+ * registry read transaction) inside its own read transaction; that env is
+ * no live tenant's, and nothing that holds store->lock waits for it.
  */
 #ifndef TENANTFS_STORE_INTERNAL_H
 #define TENANTFS_STORE_INTERNAL_H
@@ -109,6 +112,13 @@ struct store_tenant {
      * of its deleted files comes back at once. */
     _Atomic bool dead;
     _Atomic unsigned inflight; /* calls using env right now */
+
+    /* A tenant of a snapshot, opened for the view
+     * (store_snapshot_tenant_open): the store whose registry says what
+     * owner, group and mode its folder shows now; info then holds the
+     * manifest's record, for when the tenant is gone.  Not s: the handle
+     * is attached to no writer and no open-tenant table.  NULL otherwise. */
+    struct store *view_of;
 };
 
 /* Around every use of t->env by a caller that is not the remover: enter
@@ -368,6 +378,19 @@ store_err store_journal_scan_dir(const char *jdir, uint64_t *segments,
 /* Write the figures to STORE/journal/stats atomically (store_jstats.c). */
 store_err store_journal_stats_write(const char *dir,
                                     const struct store_journal_stats *st);
+
+/* ---- store_registry.c ---- */
+/* The owner, group and mode tenant `id`'s folder has now: the open
+ * tenant's copy, or its registry record.  STORE_ENOENT when the tenant is
+ * not registered (removed), or its record predates owners in the registry
+ * (version 1); STORE_EIO when the record is damaged. */
+store_err store_tenant_folder_now(struct store *s, uint64_t id, uint32_t *uid,
+                                  uint32_t *gid, uint32_t *mode);
+
+/* ---- store_snapview.c ---- */
+/* `info` (tenant info->id as a snapshot's manifest recorded it) as the
+ * view shows its folder: store_snapshot_tenant_folder()'s rule. */
+void store_view_folder(struct store *s, struct store_tenant_info *info);
 
 /* ---- store_tenant.c ---- */
 /* Open (or with `create`, create) the tenant env in folder `path`, deriving

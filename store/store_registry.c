@@ -310,6 +310,50 @@ void store_tenant_info_get(store_tenant *t, struct store_tenant_info *info)
     *info = t->info;
     pthread_mutex_unlock(&t->info_lock);
     info->id = t->id;
+    /* A snapshot's tenant: nothing tells its handle of a chown or chmod
+     * of the live folder, so it asks every time (a registry read when the
+     * live tenant is not open). */
+    if (t->view_of != NULL)
+        store_view_folder(t->view_of, info);
+}
+
+store_err store_tenant_folder_now(struct store *s, uint64_t id, uint32_t *uid,
+                                  uint32_t *gid, uint32_t *mode)
+{
+    struct store_tenant_info info;
+    store_tenant *t;
+    MDB_txn *txn = NULL;
+    bool found = false, gone = false, owner_known = false;
+    store_err err;
+
+    pthread_mutex_lock(&s->lock);
+    t = store_open_find(s, id, NULL);
+    if (t != NULL && atomic_load(&t->dead)) {
+        gone = true;
+    } else if (t != NULL && t->info_set) {
+        pthread_mutex_lock(&t->info_lock);
+        *uid = t->info.uid;
+        *gid = t->info.gid;
+        *mode = t->info.mode & 07777;
+        pthread_mutex_unlock(&t->info_lock);
+        found = true;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (found || gone)
+        return found ? STORE_OK : STORE_ENOENT;
+    if ((err = store_reg_txn(s, false, &txn)) != STORE_OK)
+        return err;
+    err = store_reg_record_get(s, txn, id, &info, &owner_known);
+    mdb_txn_abort(txn);
+    if (err == STORE_OK && !owner_known)
+        err = STORE_ENOENT;
+    if (err == STORE_OK) {
+        *uid = info.uid;
+        *gid = info.gid;
+        *mode = info.mode & 07777;
+    }
+    seal_wipe(&info, sizeof info);
+    return err;
 }
 
 /* Fill uid, gid and mode of `info` from the tenant's root folder.  A daemon

@@ -143,16 +143,18 @@ static store_err store_getattr_fn(store_tenant *t, MDB_txn *txn, void *arg)
     return err;
 }
 
-/* The tenant's folder: owner, group and mode are the registry's. */
+/* The tenant's folder: owner, group and mode are the registry's (for a
+ * snapshot's tenant, those of the live folder: store_tenant_info_get). */
 void store_root_attr_overlay(store_tenant *t, struct store_attr *a)
 {
+    struct store_tenant_info info;
+
     if (!t->info_set)
         return;
-    pthread_mutex_lock(&t->info_lock);
-    a->uid = t->info.uid;
-    a->gid = t->info.gid;
-    a->mode = (a->mode & S_IFMT) | (t->info.mode & 07777);
-    pthread_mutex_unlock(&t->info_lock);
+    store_tenant_info_get(t, &info);
+    a->uid = info.uid;
+    a->gid = info.gid;
+    a->mode = (a->mode & S_IFMT) | (info.mode & 07777);
 }
 
 store_err store_getattr(store_tenant *t, uint64_t ino, struct store_attr *a)
