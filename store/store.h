@@ -489,6 +489,12 @@ store_err store_statfs(store *s, struct store_statfs *st) STORE_WUR;
 /* Checking                                                               */
 /* ===================================================================== */
 
+/* Progress of a long call: told before each tenant is worked on (`what`
+ * its name; done of total), and once at the end (what NULL, done ==
+ * total).  May be NULL. */
+typedef void (*store_progress_fn)(uint64_t done, uint64_t total,
+                                  const char *what, void *arg);
+
 /* One problem store_check() found.  tenant_id 0: about the store (the
  * registry, the journal); tenant NULL when the tenant's name is unknown
  * (its registry record is damaged).  ino 0: about the whole tenant; path
@@ -517,8 +523,8 @@ struct store_check_totals {
  * Read-only; works while a daemon serves the store.  Returns STORE_OK
  * once everything that could be read was checked: damage is reported,
  * not returned; STORE_EINVAL for a NULL argument. */
-store_err store_check(store *s, store_check_fn fn, void *arg,
-                      struct store_check_totals *tot) STORE_WUR;
+store_err store_check(store *s, store_check_fn fn, store_progress_fn progress,
+                      void *arg, struct store_check_totals *tot) STORE_WUR;
 
 /* ===================================================================== */
 /* Snapshots (docs/snapshots.md)                                          */
@@ -529,10 +535,6 @@ store_err store_check(store *s, store_check_fn fn, void *arg,
  * STORE_OK, STORE_EINVAL or STORE_ENAMETOOLONG. */
 store_err store_snapshot_name_check(const char *name);
 
-/* Told before each tenant is copied (`what` its name; done of total),
- * and once at the end (what NULL, done == total). */
-typedef void (*store_progress_fn)(uint64_t done, uint64_t total,
-                                  const char *what, void *arg);
 
 struct store_snapshot_tenant {
     struct store_tenant_info info;   /* as registered at the snapshot */
@@ -579,7 +581,8 @@ store_err store_snapshot_import(store *s, const char *dir,
 /* store_check() for snapshot `name`: its manifest and every value of
  * every tenant in it.  Errors: STORE_ENOENT. */
 store_err store_snapshot_check(store *s, const char *name, store_check_fn fn,
-                               void *arg, struct store_check_totals *tot) STORE_WUR;
+                               store_progress_fn progress, void *arg,
+                               struct store_check_totals *tot) STORE_WUR;
 /* Replace tenant `tenant`'s content with its copy in snapshot `name`
  * (owner, mode and quotas stay as registered now).  Offline: the store
  * must not be served (the daemon lock is taken for the time of it) and

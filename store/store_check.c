@@ -43,6 +43,7 @@ struct ck_inode {
 
 struct ck {
     store_check_fn fn;
+    store_progress_fn progress;
     void *arg;
     struct store_check_totals *tot;
     const struct store_tenant_info *info;   /* NULL: not about a tenant */
@@ -417,17 +418,21 @@ static int ck_registry(struct store *s, struct ck *c)
     mdb_txn_abort(txn);
     for (size_t i = 0; i < n; i++) {
         c->info = &infos[i];
+        if (c->progress)
+            c->progress(i, n, infos[i].name, c->arg);
         ck_tenant(s, c, store_tenant_path(s->dir, infos[i].id));
     }
+    if (c->progress)
+        c->progress(n, n, NULL, c->arg);
     seal_wipe(infos, cap * sizeof *infos);
     free(infos);
     return 0;
 }
 
-store_err store_check(store *s, store_check_fn fn, void *arg,
-                      struct store_check_totals *tot)
+store_err store_check(store *s, store_check_fn fn, store_progress_fn progress,
+                      void *arg, struct store_check_totals *tot)
 {
-    struct ck c = { .fn = fn, .arg = arg, .tot = tot };
+    struct ck c = { .fn = fn, .progress = progress, .arg = arg, .tot = tot };
 
     memset(tot, 0, sizeof *tot);
     if (s == NULL || fn == NULL)
@@ -440,9 +445,10 @@ store_err store_check(store *s, store_check_fn fn, void *arg,
 }
 
 store_err store_snapshot_check(store *s, const char *name, store_check_fn fn,
-                               void *arg, struct store_check_totals *tot)
+                               store_progress_fn progress, void *arg,
+                               struct store_check_totals *tot)
 {
-    struct ck c = { .fn = fn, .arg = arg, .tot = tot };
+    struct ck c = { .fn = fn, .progress = progress, .arg = arg, .tot = tot };
     struct store_snapshot m;
     char *dir;
     store_err err;
@@ -466,6 +472,8 @@ store_err store_snapshot_check(store *s, const char *name, store_check_fn fn,
     for (size_t i = 0; err == STORE_OK && i < m.ntenants; i++) {
         char *path = NULL;
         c.info = &m.tenants[i].info;
+        if (progress)
+            progress(i, m.ntenants, c.info->name, arg);
         if (asprintf(&path, "%s/tenants/%016llx", dir,
                      (unsigned long long)c.info->id) < 0) {
             err = STORE_ENOMEM;
@@ -473,6 +481,8 @@ store_err store_snapshot_check(store *s, const char *name, store_check_fn fn,
         }
         ck_tenant(s, &c, path);
     }
+    if (progress && err == STORE_OK)
+        progress(m.ntenants, m.ntenants, NULL, arg);
     store_snapshot_free(&m);
     free(dir);
     free(c.names);

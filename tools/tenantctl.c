@@ -77,6 +77,24 @@ static void ctl_log_write(int priority, const char *msg)
         fprintf(stderr, "tenantctl: %s\n", msg);
 }
 
+/* A progress bar on stderr while it is a terminal (store_progress_fn);
+ * nothing when piped.  Tenant names go to the terminal of the operator
+ * who holds the passphrase, never to a log. */
+void ctl_progress(uint64_t done, uint64_t total, const char *what, void *arg)
+{
+    int width = 30, fill = total ? (int)(done * (uint64_t)width / total) : width;
+
+    (void)arg;
+    if (!isatty(STDERR_FILENO))
+        return;
+    fprintf(stderr, "\r[%.*s%*s] %llu/%llu tenants%s%-24.24s", fill,
+            "==============================", width - fill, "",
+            (unsigned long long)done, (unsigned long long)total,
+            what ? " " : "", what ? what : "");
+    if (!what)
+        fputc('\n', stderr);
+}
+
 /* ===================================================================== */
 /* Options                                                                */
 /* ===================================================================== */

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "store.h"
@@ -57,6 +58,8 @@ int ctl_snapshot_main(int argc, char **argv);  /* tenantctl_snapshot.c */
 void ctl_check_issue(const struct store_check_issue *is, void *arg);
 int ctl_check_summary(const struct store_check_totals *tot);
 void ctl_check_quiet(int priority, const char *msg);
+/* A progress bar on a terminal, nothing when piped (tenantctl.c). */
+void ctl_progress(uint64_t done, uint64_t total, const char *what, void *arg);
 
 /* ---- tenant commands (tenantctl_tenant.c, tenantctl_list.c) ---------- */
 

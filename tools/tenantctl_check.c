@@ -54,7 +54,7 @@ int ctl_check_run(int argc, char **argv)
     if ((rc = ctl_store_open_rdonly(a.pos[0], a.passfile, &s)) != CTL_EXIT_OK)
         return rc;
     store_set_log(ctl_check_quiet);
-    e = store_check(s, ctl_check_issue, NULL, &tot);
+    e = store_check(s, ctl_check_issue, ctl_progress, NULL, &tot);
     store_set_log(NULL);
     store_close(s);
     if (e != STORE_OK) {

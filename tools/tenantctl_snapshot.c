@@ -23,23 +23,6 @@ static double ctl_now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* A progress bar on stderr when it is a terminal; nothing when piped. */
-static void ctl_snap_progress(uint64_t done, uint64_t total, const char *what,
-                              void *arg)
-{
-    int width = 30, fill = total ? (int)(done * (uint64_t)width / total) : width;
-
-    (void)arg;
-    if (!isatty(STDERR_FILENO))
-        return;
-    fprintf(stderr, "\r[%.*s%*s] %llu/%llu tenants%s%-24.24s", fill,
-            "==============================", width - fill, "",
-            (unsigned long long)done, (unsigned long long)total,
-            what ? " " : "", what ? what : "");
-    if (!what)
-        fputc('\n', stderr);
-}
-
 static int ctl_snap_fail(const char *cmd, const char *name, store_err e)
 {
     if (e == STORE_EEXIST)
@@ -99,7 +82,7 @@ static int ctl_snap_create(int argc, char **argv)
         barrier = ctl_now() - t0;
     }
     e = store_snapshot_create(s, a.pos[1], a.tenants, (size_t)a.ntenants,
-                              ctl_snap_progress, NULL, missing, sizeof missing);
+                              ctl_progress, NULL, missing, sizeof missing);
     took = ctl_now() - t0;
     store_close(s);
     if (e == STORE_ENOENT && missing[0]) {
@@ -243,7 +226,8 @@ static int ctl_snap_verify(int argc, char **argv)
     if (rc != CTL_EXIT_OK)
         return rc;
     store_set_log(ctl_check_quiet);
-    e = store_snapshot_check(s, a.pos[1], ctl_check_issue, NULL, &tot);
+    e = store_snapshot_check(s, a.pos[1], ctl_check_issue, ctl_progress, NULL,
+                             &tot);
     store_set_log(NULL);
     store_close(s);
     if (e != STORE_OK)

@@ -209,3 +209,39 @@ def test_bad_input_is_refused_and_changes_nothing(store):
     assert r.returncode == 1 and "mount and unmount" in r.stderr, r.stderr
     r = _ctl(store, "restore", "ok", "--tenant", "acme", check=False)
     assert r.returncode == 1 and "mount and unmount" in r.stderr, r.stderr
+
+
+def _stderr_on_a_terminal(args):
+    """Runs args with stderr on a pseudo-terminal; returns what it shows."""
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=slave, env=util.child_env())
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:                 # EIO: the child closed it
+            break
+        if not chunk:
+            break
+        shown += chunk
+    p.communicate(timeout=60)
+    os.close(master)
+    assert p.returncode == 0, shown
+    return shown.decode(errors="replace")
+
+
+def test_long_commands_show_progress_on_a_terminal_only(store):
+    store.add_tenant("beta")
+    pf = ["--passfile", store.passfile]
+    for args in (["snapshot", "create", store.path, "p1"],
+                 ["snapshot", "verify", store.path, "p1"],
+                 ["check", store.path]):
+        shown = _stderr_on_a_terminal([util.TENANTCTL] + args + pf)
+        assert "2/2 tenants" in shown and "[====" in shown, (args, shown)
+    r = util.ctl("check", store.path, *pf)            # piped: quiet
+    assert r.stderr == "", r.stderr
+    r = _ctl(store, "create", "p2")
+    assert r.stderr == "", r.stderr
