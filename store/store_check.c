@@ -178,7 +178,8 @@ static store_err ck_dirents(struct ck *c, store_tenant *t, MDB_txn *txn)
         return store_from_mdb(rc);
     if (rc == 0)
         return STORE_ENOMEM;
-    qsort(c->names, c->nnames, sizeof *c->names, ck_name_cmp);
+    if (c->nnames > 1)
+        qsort(c->names, c->nnames, sizeof *c->names, ck_name_cmp);
     /* The damaged entries sort first (child 0). */
     for (size_t i = 0; i < c->nnames && c->names[i].child == 0; i++)
         ck_report(c, c->names[i].parent, "an entry of this folder failed "

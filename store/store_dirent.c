@@ -20,7 +20,9 @@
  * order is the listing order, and a cookie stays valid while the folder
  * changes, so a listing resumed after cookie C returns every entry that
  * existed throughout exactly once.  The AD binds an entry to its folder and
- * slot: an entry copied elsewhere fails to open (STORE_EIO, logged).  Two
+ * slot: an entry copied elsewhere fails to open (STORE_EIO, logged), and so
+ * does one whose type has bits outside S_IFMT or whose name
+ * store_name_check() refuses (the layout allows no other).  Two
  * names with the same 63-bit hash cannot both exist: the second is refused
  * with STORE_EEXIST and a warning.
  */
@@ -82,7 +84,9 @@ static uint64_t store_le64(const uint8_t *p)
 }
 
 /* Open a sealed entry value into `plain` (DIRENT_MAX_PLAIN bytes); returns
- * the plaintext length, or 0 (logged) when it fails authentication. */
+ * the plaintext length, or 0 (logged) when it fails authentication or is
+ * not an entry of the layout above (type bits outside S_IFMT, a name that
+ * store_name_check() refuses). */
 static size_t store_dirent_open(const store_tenant *t, uint64_t parent,
                                 uint64_t cookie, const MDB_val *v,
                                 uint8_t plain[DIRENT_MAX_PLAIN])
@@ -92,7 +96,11 @@ static size_t store_dirent_open(const store_tenant *t, uint64_t parent,
     store_dirent_ad(t, parent, cookie, ad);
     if (v->mv_size < DIRENT_HEAD_LEN + 1 + SEAL_OVERHEAD
         || v->mv_size > DIRENT_MAX_PLAIN + SEAL_OVERHEAD
-        || seal_open(t->key, ad, sizeof(ad), v->mv_data, v->mv_size, plain) != 0) {
+        || seal_open(t->key, ad, sizeof(ad), v->mv_data, v->mv_size, plain) != 0
+        || (((uint32_t)plain[8] | (uint32_t)plain[9] << 8
+             | (uint32_t)plain[10] << 16 | (uint32_t)plain[11] << 24) & ~(uint32_t)S_IFMT)
+        || store_name_check((const char *)plain + DIRENT_HEAD_LEN,
+                            v->mv_size - SEAL_OVERHEAD - DIRENT_HEAD_LEN) != STORE_OK) {
         store_log(LOG_ERR, "tenant %llu inode %llu: folder entry failed authentication",
                   (unsigned long long)t->id, (unsigned long long)parent);
         return 0;

@@ -136,7 +136,7 @@ static store_err store_header_decode(const uint8_t *buf, size_t len,
     if (len < 8 || memcmp(buf, HDR_MAGIC, 8) != 0)
         return STORE_ENOTSTORE;
     if (len != HDR_SIZE) {
-        if (len >= HDR_OFF_FLAGS && hdr_get_le32(buf + HDR_OFF_VERSION) > HDR_VERSION)
+        if (len >= HDR_OFF_FLAGS && hdr_get_le32(buf + HDR_OFF_VERSION) != HDR_VERSION)
             return STORE_EVERSION;
         return STORE_EDAMAGED;
     }

@@ -33,8 +33,9 @@
  *         77    8 ctime seconds (signed)
  *         85    4 ctime nanoseconds
  *
- * A record of any other length or version is treated as damaged (STORE_EIO,
- * logged with the tenant and inode; never the content).
+ * A record of any other length or version, or with a nanoseconds field of
+ * 10^9 or more, is treated as damaged (STORE_EIO, logged with the tenant
+ * and inode; never the content).
  *
  * Inode numbers come from the meta key "next_ino" (8 bytes big-endian), the
  * next number to hand out: monotonic, never reused, always below 2^40.

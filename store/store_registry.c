@@ -149,7 +149,8 @@ store_err store_reg_record_get(struct store *s, MDB_txn *txn, uint64_t id,
     n = ((size_t)plain[1] << 8) | plain[2];
     if ((plain[0] != 1 && plain[0] != REC_VERSION) || n == 0 ||
         n > STORE_NAME_MAX ||
-        (plain[0] == 1 ? REC_FIXED_V1 : REC_FIXED) + n != v.mv_size - SEAL_OVERHEAD)
+        (plain[0] == 1 ? REC_FIXED_V1 : REC_FIXED) + n != v.mv_size - SEAL_OVERHEAD ||
+        memchr(plain + 3, '\0', n) != NULL)        /* "name (no NUL)" */
         goto damaged;
     memset(info, 0, sizeof *info);
     *owner_known = plain[0] == REC_VERSION;

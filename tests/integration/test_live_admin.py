@@ -363,11 +363,20 @@ def test_shutdown_while_a_root_lookup_waits_does_not_hang(m, store):
         sock.connect(os.path.join(store.path, "admin.sock"))
         # The admin thread now waits (up to 2 s) for this connection's request.
         m.proc.send_signal(signal.SIGTERM)
-        time.sleep(0.3)                 # the loop has stopped serving
-        looker = subprocess.Popen(["stat", m.path("nosuch")], stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.3)                 # its LOOKUP waits in the kernel
-        assert looker.poll() is None, "the lookup was answered: the loop still runs"
+        # Until the loop stops, a lookup is answered at once; after, it
+        # waits in the kernel.  A new name each time (a negative entry may
+        # be cached), until one has gone unanswered for a second.
+        for attempt in range(100):
+            looker = subprocess.Popen(["stat", m.path("nosuch%d" % attempt)],
+                                      stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+            try:
+                looker.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                break                   # its LOOKUP waits: the loop stopped
+            looker = None
+        assert looker is not None, "lookups kept being answered after SIGTERM"
         sock.sendall(b"tenantfs-admin 1\tchmod\tshop\t0755\n")
         try:
             rc = m.proc.wait(timeout=10)
