@@ -280,58 +280,77 @@ static int ctl_snap_import(int argc, char **argv)
     return CTL_EXIT_OK;
 }
 
+/* Restore tenant `name` of snapshot `snap`: 0, or 1 with one line said.
+ * *gone: it failed only because the tenant is gone from the store (or
+ * made anew), which a whole-store restore skips. */
+static int ctl_snap_restore_one(store *s, const char *dir, const char *snap,
+                                const char *name, bool *gone)
+{
+    char what = 0;
+    store_err e = store_snapshot_restore(s, snap, name, &what);
+
+    *gone = false;
+    if (e == STORE_OK) {
+        printf("tenant %s restored from snapshot %s\n", name, snap);
+        return CTL_EXIT_OK;
+    }
+    if (e == STORE_EBUSY && what == 'd') {
+        ctl_err_print("snapshot restore: %s is mounted: unmount it first "
+                      "(restoring while mounted is not supported yet)", dir);
+    } else if (e == STORE_EBUSY && what == 'j') {
+        ctl_err_print("snapshot restore: the journal of %s holds changes no "
+                      "daemon applied (it stopped uncleanly): mount and "
+                      "unmount the store first", dir);
+    } else if (e == STORE_ENOENT && what == 't') {
+        ctl_err_print("snapshot restore: snapshot %s holds no tenant '%s'",
+                      snap, name);
+    } else if ((e == STORE_ENOENT && what == 'T') || e == STORE_EXDEV) {
+        ctl_err_print("snapshot restore: tenant '%s' was removed from %s "
+                      "since the snapshot%s: its data is sealed for the old "
+                      "tenant and cannot be restored into another",
+                      name, dir, e == STORE_EXDEV ? " (and made anew)" : "");
+        *gone = true;
+    } else {
+        return ctl_snap_fail("snapshot restore", snap, e);
+    }
+    return CTL_EXIT_FAIL;
+}
+
 static int ctl_snap_restore(int argc, char **argv)
 {
     static const char *const pos[] = { "STORE", "NAME", NULL };
+    struct store_snapshot snap = { 0 };
     struct ctl_args a;
     store *s = NULL;
+    store_err e;
+    bool whole, gone, skipped = false;
     int rc;
 
     rc = ctl_args_parse("snapshot restore", argc, argv,
                         CTL_OPT_PASSFILE | CTL_OPT_TENANT, pos, &a);
     if (rc != CTL_GO)
         return rc;
-    if (a.ntenants == 0)
-        return ctl_usage_fail("snapshot restore", "name the tenants to "
-                              "restore with --tenant T (one or more)");
     if ((rc = ctl_store_open(a.pos[0], a.passfile, &s)) != CTL_EXIT_OK)
         return rc;
-    for (int i = 0; i < a.ntenants; i++) {
-        char what = 0;
-        store_err e = store_snapshot_restore(s, a.pos[1], a.tenants[i], &what);
-
-        if (e == STORE_OK) {
-            printf("tenant %s restored from snapshot %s\n", a.tenants[i],
-                   a.pos[1]);
-            continue;
-        }
-        if (e == STORE_EBUSY && what == 'd')
-            ctl_err_print("snapshot restore: %s is mounted: unmount it first "
-                          "(restoring a tenant while mounted is not supported "
-                          "yet)", a.pos[0]);
-        else if (e == STORE_EBUSY && what == 'j')
-            ctl_err_print("snapshot restore: the journal of %s holds changes "
-                          "no daemon applied (it stopped uncleanly): mount "
-                          "and unmount the store first", a.pos[0]);
-        else if (e == STORE_ENOENT && what == 't')
-            ctl_err_print("snapshot restore: snapshot %s holds no tenant "
-                          "'%s'", a.pos[1], a.tenants[i]);
-        else if (e == STORE_ENOENT && what == 'T')
-            ctl_err_print("snapshot restore: no tenant '%s' in %s (add it "
-                          "back first? its data is sealed for its old id, "
-                          "so it cannot be restored into a new one)",
-                          a.tenants[i], a.pos[0]);
-        else if (e == STORE_EXDEV)
-            ctl_err_print("snapshot restore: tenant '%s' was removed and made "
-                          "anew since the snapshot: its data is sealed for "
-                          "the old one", a.tenants[i]);
-        else
-            rc = ctl_snap_fail("snapshot restore", a.pos[1], e);
-        rc = CTL_EXIT_FAIL;
-        break;
+    /* No --tenant: the whole store, every tenant the snapshot holds. */
+    whole = a.ntenants == 0;
+    if (whole && (e = store_snapshot_get(s, a.pos[1], &snap)) != STORE_OK) {
+        store_close(s);
+        return ctl_snap_fail("snapshot restore", a.pos[1], e);
     }
+    size_t n = whole ? snap.ntenants : (size_t)a.ntenants;
+    for (size_t i = 0; i < n && rc == CTL_EXIT_OK; i++) {
+        const char *name = whole ? snap.tenants[i].info.name : a.tenants[i];
+
+        rc = ctl_snap_restore_one(s, a.pos[0], a.pos[1], name, &gone);
+        if (rc != CTL_EXIT_OK && whole && gone) {
+            skipped = true;         /* said; the others are restored */
+            rc = CTL_EXIT_OK;
+        }
+    }
+    store_snapshot_free(&snap);
     store_close(s);
-    return rc;
+    return rc == CTL_EXIT_OK && skipped ? CTL_EXIT_FAIL : rc;
 }
 
 static const struct {

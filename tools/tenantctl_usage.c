@@ -42,7 +42,7 @@ static const char ctl_usage_main[] =
     "  snapshot verify STORE NAME [--passfile FILE]\n"
     "  snapshot export STORE NAME DIR [--passfile FILE]\n"
     "  snapshot import STORE DIR [--passfile FILE]\n"
-    "  snapshot restore STORE NAME --tenant T... [--passfile FILE]\n"
+    "  snapshot restore STORE NAME [--tenant T]... [--passfile FILE]\n"
     "\n"
     "options:\n"
     "  -h, --help       show this help, or a command's (tenantctl COMMAND --help)\n"
@@ -61,7 +61,7 @@ static const char ctl_usage_main[] =
     "       tenantctl snapshot verify STORE NAME [--passfile FILE]\n" \
     "       tenantctl snapshot export STORE NAME DIR [--passfile FILE]\n" \
     "       tenantctl snapshot import STORE DIR [--passfile FILE]\n" \
-    "       tenantctl snapshot restore STORE NAME --tenant T... [--passfile FILE]\n" \
+    "       tenantctl snapshot restore STORE NAME [--tenant T]... [--passfile FILE]\n" \
     "\n" \
     "Snapshots are copies of tenants, each consistent to one journal\n" \
     "position, kept encrypted in STORE/snapshots/NAME.  `create` works while\n" \
@@ -74,8 +74,9 @@ static const char ctl_usage_main[] =
     "snapshot into a new folder DIR (still encrypted) and `import` brings\n" \
     "such a folder back into the store it came from.  Snapshots keep\n" \
     "opening after `tenantctl passwd`.  `restore` replaces the content of\n" \
-    "the tenants named with their copies in the snapshot; for now the store\n" \
-    "must be unmounted (it says so).  See docs/snapshots.md.\n"
+    "the tenants named (all of the snapshot's without --tenant: the whole\n" \
+    "store) with their copies in the snapshot; for now the store must be\n" \
+    "unmounted (it says so).  See docs/snapshots.md.\n"
 
 static const struct ctl_usage {
     const char *cmd;

@@ -195,8 +195,6 @@ def test_bad_input_is_refused_and_changes_nothing(store):
     _ctl(store, "create", "ok")
     r = _ctl(store, "create", "ok", check=False)
     assert r.returncode == 1 and "exists" in r.stderr
-    r = _ctl(store, "restore", "ok", check=False)
-    assert r.returncode == 2 and "--tenant" in r.stderr
     m = store.mount()
     m.start()
     try:
@@ -245,3 +243,31 @@ def test_long_commands_show_progress_on_a_terminal_only(store):
     assert r.stderr == "", r.stderr
     r = _ctl(store, "create", "p2")
     assert r.stderr == "", r.stderr
+
+
+def test_a_whole_store_restore_restores_every_tenant_it_can(store):
+    store.add_tenant("beta")
+    store.add_tenant("gamma")
+    m = store.mount()
+    m.start()
+    for t in ("acme", "beta", "gamma"):
+        with open(m.path(t, "rec"), "wb") as f:
+            f.write(b"before " + t.encode())
+    _ctl(store, "create", "whole")
+    for t in ("acme", "beta", "gamma"):
+        with open(m.path(t, "rec"), "wb") as f:
+            f.write(b"after")
+    m.stop()
+    util.ctl("tenant", "remove", store.path, "gamma", "--passfile", store.passfile)
+    r = _ctl(store, "restore", "whole", check=False)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "tenant acme restored" in r.stdout and "tenant beta restored" in r.stdout
+    assert "'gamma' was removed" in r.stderr, r.stderr
+    m.start()
+    try:
+        for t in ("acme", "beta"):
+            with open(m.path(t, "rec"), "rb") as f:
+                assert f.read() == b"before " + t.encode()
+        assert sorted(os.listdir(m.mnt)) == ["acme", "beta"]
+    finally:
+        m.stop()
