@@ -475,8 +475,8 @@ store_err store_snapshot_check(store *s, const char *name, store_check_fn fn,
         c.info = &m.tenants[i].info;
         if (progress)
             progress(i, m.ntenants, c.info->name, arg);
-        if (asprintf(&path, "%s/tenants/%016llx", dir,
-                     (unsigned long long)c.info->id) < 0) {
+        if ((path = store_snapshot_tenant_path(dir, c.info->id,
+                                               false)) == NULL) {
             err = STORE_ENOMEM;
             break;
         }

@@ -77,6 +77,17 @@ char *store_snapshot_path(const struct store *s, const char *name)
     return p;
 }
 
+char *store_snapshot_tenant_path(const char *snapdir, uint64_t id,
+                                 bool data_file)
+{
+    char *p = NULL;
+
+    if (asprintf(&p, "%s/tenants/%016llx%s", snapdir, (unsigned long long)id,
+                 data_file ? "/data.mdb" : "") < 0)
+        return NULL;
+    return p;
+}
+
 /* ---- files ----------------------------------------------------------- */
 
 static store_err snap_write_file(const char *path, const void *buf, size_t len)
@@ -312,8 +323,8 @@ static store_err snap_copy_tenant(struct store *s, const char *dir,
     struct stat st;
     store_err err;
 
-    if (src == NULL || asprintf(&dst, "%s/tenants/%016llx", dir,
-                                (unsigned long long)info->id) < 0) {
+    if (src == NULL ||
+        (dst = store_snapshot_tenant_path(dir, info->id, false)) == NULL) {
         free(src);
         return STORE_ENOMEM;
     }

@@ -15,6 +15,10 @@ char *store_snapshot_path(const struct store *s, const char *name);
 store_err store_snapshot_manifest_read(const struct store *s, const char *dir,
                                        const char *name,
                                        struct store_snapshot *m);
+/* The folder of tenant `id`'s copy inside the snapshot folder `snapdir`
+ * (malloc'd), optionally its database file: the layout's one spelling. */
+char *store_snapshot_tenant_path(const char *snapdir, uint64_t id,
+                                 bool data_file);
 /* Remove a folder and everything in it. */
 store_err store_snapshot_rmtree(const char *path);
 

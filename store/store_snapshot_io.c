@@ -190,16 +190,16 @@ static store_err snap_copy_tree(const char *from, const char *to,
         err = b ? store_from_errno(errno) : STORE_ENOMEM;
     free(b);
     for (size_t i = 0; err == STORE_OK && i < m->ntenants; i++) {
-        unsigned long long id = (unsigned long long)m->tenants[i].info.id;
-        a = b = NULL;
-        if (asprintf(&b, "%s/tenants/%016llx", to, id) < 0 ||
+        uint64_t id = m->tenants[i].info.id;
+        a = NULL;
+        if ((b = store_snapshot_tenant_path(to, id, false)) == NULL ||
             mkdir(b, 0700) != 0) {
             err = b ? store_from_errno(errno) : STORE_ENOMEM;
         } else {
             free(b);
             b = NULL;
-            if (asprintf(&a, "%s/tenants/%016llx/data.mdb", from, id) < 0 ||
-                asprintf(&b, "%s/tenants/%016llx/data.mdb", to, id) < 0)
+            if ((a = store_snapshot_tenant_path(from, id, true)) == NULL ||
+                (b = store_snapshot_tenant_path(to, id, true)) == NULL)
                 err = STORE_ENOMEM;
             else
                 err = snap_copy_file(a, b);
@@ -305,9 +305,8 @@ store_err store_snapshot_import(store *s, const char *dir, char *name_out)
     /* Every tenant database must open before the snapshot is listed. */
     for (size_t i = 0; err == STORE_OK && i < m.ntenants; i++) {
         store_tenant *t = NULL;
-        char *p = NULL;
-        if (asprintf(&p, "%s/tenants/%016llx", tmp,
-                     (unsigned long long)m.tenants[i].info.id) < 0) {
+        char *p = store_snapshot_tenant_path(tmp, m.tenants[i].info.id, false);
+        if (p == NULL) {
             err = STORE_ENOMEM;
             break;
         }
@@ -397,8 +396,7 @@ store_err store_snapshot_restore(store *s, const char *name,
     *what = 0;
     tdir = store_tenant_path(s->dir, in->info.id);
     if (tdir == NULL ||
-        asprintf(&from, "%s/tenants/%016llx/data.mdb", dir,
-                 (unsigned long long)in->info.id) < 0 ||
+        (from = store_snapshot_tenant_path(dir, in->info.id, true)) == NULL ||
         asprintf(&tmp, "%s/data.mdb.restore", tdir) < 0 ||
         asprintf(&dst, "%s/data.mdb", tdir) < 0) {
         err = STORE_ENOMEM;

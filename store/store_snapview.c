@@ -89,9 +89,10 @@ store_err store_snapshot_tenant_open(store *s, const char *name, uint64_t id,
         err = STORE_ENOENT;
         goto out;
     }
-    if (asprintf(&path, "%s/snapshots/%s/tenants/%016llx", s->dir, name,
-                 (unsigned long long)id) < 0) {
-        path = NULL;
+    char *dir = store_snapshot_path(s, name);
+    path = dir ? store_snapshot_tenant_path(dir, id, false) : NULL;
+    free(dir);
+    if (path == NULL) {
         err = STORE_ENOMEM;
         goto out;
     }

@@ -65,6 +65,19 @@ static const char wr_epoch_key[] = "journal_epoch";
 /* Batches (writer thread only)                                           */
 /* ===================================================================== */
 
+/* Begin t->batch, the map first given room for what a batch adds (writer
+ * thread, or recovery before it starts; t->batch NULL on failure). */
+store_err wr_batch_txn_begin(store_tenant *t)
+{
+    store_err err = store_map_reserve(t, 0);
+
+    if (err == STORE_OK)
+        err = store_from_mdb(mdb_txn_begin(t->env, NULL, 0, &t->batch));
+    if (err != STORE_OK)
+        t->batch = NULL;
+    return err;
+}
+
 static store_err wr_batch_begin(struct store_writer *w, store_tenant *t)
 {
     store_err err;
@@ -79,13 +92,8 @@ static store_err wr_batch_begin(struct store_writer *w, store_tenant *t)
         w->batched = p;
         w->capbatched = cap;
     }
-    if ((err = store_map_reserve(t, 0)) != STORE_OK)
+    if ((err = wr_batch_txn_begin(t)) != STORE_OK)
         return err;
-    err = store_from_mdb(mdb_txn_begin(t->env, NULL, 0, &t->batch));
-    if (err != STORE_OK) {
-        t->batch = NULL;
-        return err;
-    }
     if (w->nbatched == 0)
         clock_gettime(CLOCK_MONOTONIC, &w->oldest);
     w->batched[w->nbatched++] = t;

@@ -117,13 +117,8 @@ store_err wr_rebuild(struct store_writer *w, store_tenant *t)
     store_err err;
 
     t->batch = NULL;
-    if ((err = store_map_reserve(t, 0)) != STORE_OK)
+    if ((err = wr_batch_txn_begin(t)) != STORE_OK)
         return err;
-    err = store_from_mdb(mdb_txn_begin(t->env, NULL, 0, &t->batch));
-    if (err != STORE_OK) {
-        t->batch = NULL;
-        return err;
-    }
     err = store_journal_read(w->j, t->applied_seq + 1, wr_rebuild_entry, &r);
     if (err != STORE_OK) {
         mdb_txn_abort(t->batch);

@@ -67,6 +67,10 @@ static inline bool wr_broken(struct store_writer *w)
     return atomic_load(&w->broken) != 0;
 }
 
+/* ---- store_writer.c ---- */
+/* Begin t->batch (its map reserved first); t->batch NULL on failure. */
+store_err wr_batch_txn_begin(store_tenant *t);
+
 /* ---- store_writer_fault.c ---- */
 /* Turn the store read-only after `what` failed with `why` (logged once). */
 void wr_break(struct store_writer *w, store_err why, const char *what);
