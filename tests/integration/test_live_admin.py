@@ -7,6 +7,7 @@ with a 1 s deadline from the moment tenantctl returned."""
 import errno
 import json
 import os
+import signal
 import stat
 import subprocess
 import time
@@ -349,54 +350,70 @@ def test_remove_refused_while_a_file_is_open(m, store):
     assert "shop" not in tenant_list(store)
 
 
+def _lookup_waits_after_sigterm(m, attempt):
+    """SIGTERM the daemon, then send lookups (a new name each time: a
+    negative entry may be cached) until one goes unanswered for 0.25 s:
+    the loop has stopped.  Returns that waiting process, or None when the
+    daemon exited first (its admin thread had not yet taken the connection
+    and nothing held it back)."""
+    m.proc.send_signal(signal.SIGTERM)
+    for k in range(400):
+        looker = subprocess.Popen(["stat", m.path("nosuch%d.%d" % (attempt, k))],
+                                  stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        try:
+            looker.wait(timeout=0.25)
+        except subprocess.TimeoutExpired:
+            return looker
+        if m.proc.poll() is not None:
+            return None
+    pytest.fail("lookups kept being answered after SIGTERM")
+
+
 def test_shutdown_while_a_root_lookup_waits_does_not_hang(m, store):
     """SIGTERM stops the FUSE loop; a lookup at the mount root sent after that
     is never answered and holds the root's lock in the kernel.  An admin
     command served meanwhile (the admin thread is joined before the unmount)
     must not wait for that lock: the daemon exits."""
-    import signal
     import socket
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(10)
-    looker = None
-    try:
-        sock.connect(os.path.join(store.path, "admin.sock"))
-        # The admin thread now waits (up to 2 s) for this connection's request.
-        m.proc.send_signal(signal.SIGTERM)
-        # Until the loop stops, a lookup is answered at once; after, it
-        # waits in the kernel.  A new name each time (a negative entry may
-        # be cached), until one has gone unanswered for a second.
-        for attempt in range(100):
-            looker = subprocess.Popen(["stat", m.path("nosuch%d" % attempt)],
-                                      stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
-            try:
-                looker.wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                break                   # its LOOKUP waits: the loop stopped
-            looker = None
-        assert looker is not None, "lookups kept being answered after SIGTERM"
-        sock.sendall(b"tenantfs-admin 1\tchmod\tshop\t0755\n")
+    for attempt in range(10):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(10)
+        looker = None
         try:
-            rc = m.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            rc = "hung"
-        assert rc != "hung", "the daemon hangs at shutdown"
-    finally:
-        sock.close()
+            sock.connect(os.path.join(store.path, "admin.sock"))
+            # The admin thread waits (up to 2 s) for this connection's
+            # request once it has taken it.
+            looker = _lookup_waits_after_sigterm(m, attempt)
+            if looker is not None:
+                sock.sendall(b"tenantfs-admin 1\tchmod\tshop\t0755\n")
+                try:
+                    rc = m.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    rc = "hung"
+                assert rc != "hung", "the daemon hangs at shutdown"
+        finally:
+            sock.close()
+            if looker is not None:
+                looker.kill()           # frees a hung daemon: the lookup gives up
+                looker.wait()
+            if m.proc is not None:
+                try:
+                    m.proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    m.proc.kill()
+                    m.proc.wait()
+                m.proc = None
+                m.logf.close()
+                util.unmount(m.mnt, lazy=True)
         if looker is not None:
-            looker.kill()               # frees a hung daemon: the lookup gives up
-            looker.wait()
-        if m.proc is not None:
-            try:
-                m.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                m.proc.kill()
-                m.proc.wait()
-            m.proc = None
-            m.logf.close()
-            util.unmount(m.mnt, lazy=True)
+            break
+        # The daemon stopped before the scenario was set up: again.
+        assert util.wait_for(lambda: not util.is_mounted(m.mnt), timeout=5)
+        m.start()
+    else:
+        pytest.fail("ten tries, and never a lookup waiting with the daemon alive")
     assert util.sanitizer_report(m.read_log()) is None, m.read_log()[-5000:]
     assert util.wait_for(lambda: not util.is_mounted(m.mnt), timeout=5)
     # The command was carried out, and kept.
