@@ -39,6 +39,7 @@ static const struct admin_verb {
     { "list",   0 },
     { "counters", 0 },
     { "checkpoint", 0 },
+    { "restore", 2 },   /* SNAPSHOT NAME */
 };
 
 int admin_verb_nargs(const char *verb)

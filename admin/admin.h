@@ -62,6 +62,9 @@
  *        ...; tenantctl stats shows them)
  *   checkpoint                                none, once every change
  *        acknowledged before it is durable in the tenant databases
+ *   restore SNAPSHOT NAME                     none, once tenant NAME holds
+ *        its content in the snapshot (errors: ENOENT no such snapshot,
+ *        ESRCH no such tenant in it, EXDEV the tenant was removed since)
  *
  * Errors are returned as errno values; functions never set errno for the
  * caller to read.

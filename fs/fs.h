@@ -92,6 +92,16 @@ enum fs_req_kind {
     FS_REQ_COUNT
 };
 
+/* The aliases of tenants restored while mounted (fs_alias.c). */
+struct fs_alias {
+    pthread_mutex_t lock;       /* a leaf lock */
+    pthread_cond_t changed;     /* a restore ended */
+    _Atomic uint64_t gen;       /* 0 until a restore; +1 at its start and end */
+    uint64_t restoring;         /* the tenant id being restored, 0 for none */
+    uint64_t *real;             /* alias FS_ALIAS_TID_BASE + i serves real[i] */
+    size_t n, cap;
+};
+
 struct fs_ctx {
     store *store;               /* set before mounting; then read-only */
     struct fuse_session *se;    /* for cache invalidations (notify_*) */
@@ -103,6 +113,7 @@ struct fs_ctx {
     struct fs_removing *removing;   /* tenants being removed */
     _Atomic uint64_t requests[FS_REQ_COUNT];  /* served, per kind */
     struct fs_snapview *snap;   /* MOUNT/.snapshots; fs_snapview.c */
+    struct fs_alias alias;      /* restored tenants' numbers; fs_alias.c */
 };
 
 /* ---- the operation table (fs_requests.c) -------------------------------- */
@@ -150,7 +161,18 @@ static inline bool fs_ino_is_root(fuse_ino_t ino)
 #define FS_SNAPNAME_BASE  ((uint64_t)1 << 20)
 #define FS_SNAPNAME_MAX   ((uint64_t)1 << 20)     /* names one mount sees */
 #define FS_SNAP_TID_BASE  (STORE_TENANT_MAX + 1)  /* 2^23 */
-#define FS_SNAP_TID_COUNT ((uint64_t)1 << 23)     /* pseudo ids < 2^24 */
+#define FS_SNAP_TID_COUNT ((uint64_t)1 << 22)
+/* Tenants restored while mounted are served under aliases from
+ * FS_ALIAS_TID_BASE on (fs_alias.c), the numbers of each earlier
+ * incarnation being stale: tenant numbers stay below 2^24. */
+#define FS_ALIAS_TID_BASE (FS_SNAP_TID_BASE + FS_SNAP_TID_COUNT)
+#define FS_ALIAS_TID_COUNT ((uint64_t)1 << 22)
+
+/* A pseudo tenant id of the snapshot view. */
+static inline bool fs_tid_is_snap(uint64_t tid)
+{
+    return tid >= FS_SNAP_TID_BASE && tid < FS_ALIAS_TID_BASE;
+}
 
 /* .snapshots or .snapshots/NAME (any tenant-0 inode but the mount root). */
 static inline bool fs_ino_snap_virtual(fuse_ino_t ino)
@@ -161,7 +183,7 @@ static inline bool fs_ino_snap_virtual(fuse_ino_t ino)
 /* Anything under MOUNT/.snapshots, .snapshots itself included: read-only. */
 static inline bool fs_ino_in_snapview(fuse_ino_t ino)
 {
-    return fs_ino_snap_virtual(ino) || fs_ino_tenant(ino) >= FS_SNAP_TID_BASE;
+    return fs_ino_snap_virtual(ino) || fs_tid_is_snap(fs_ino_tenant(ino));
 }
 
 /* Resolve a tenant inode, of a live tenant or of a snapshot's: its tenant
@@ -242,7 +264,7 @@ int fs_snap_stat(struct fs_ctx *c, fuse_ino_t ino, struct stat *st,
 int fs_snap_list(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t ino,
                  struct fs_dirbuf *d, off_t after);
 
-/* The read-only handle of pseudo tenant `tid` (>= FS_SNAP_TID_BASE),
+/* The read-only handle of pseudo tenant `tid` (fs_tid_is_snap),
  * opened at its first use.  Returns 0 or an errno (ENOENT: unknown, or
  * its snapshot deleted before the first use). */
 int fs_snap_resolve(struct fs_ctx *c, uint64_t tid, store_tenant **t);
@@ -276,6 +298,34 @@ int fs_tenant_remove(struct fs_ctx *c, const char *name, bool only_empty);
  * called from a FUSE request handler (the kernel may hold the locks the
  * notification needs): the admin socket's thread calls it. */
 void fs_tenant_changed(struct fs_ctx *c, uint64_t id);
+
+/* Restore tenant `name` from snapshot `snap` while mounted (the admin
+ * socket's `restore`): store_snapshot_restore_live(), the tenant served
+ * under a new alias afterwards (fs_alias.c); requests for it wait during
+ * the swap, and every inode of its old content is stale (ESTALE) from
+ * then on, open files included.  *what as the store's.  Returns 0 or an
+ * errno (ENOENT, EXDEV, ENOSPC, EIO, ...).  The admin thread only. */
+int fs_tenant_restore(struct fs_ctx *c, const char *snap, const char *name,
+                      char *what);
+
+/* ---- tenant numbers across online restores (fs_alias.c) ------------------ */
+
+/* Before serving / after; init returns 0 or ENOMEM. */
+int fs_alias_init(struct fs_ctx *c);
+void fs_alias_free(struct fs_ctx *c);
+/* The FUSE tenant number tenant `id` is served under now (its id until it
+ * is restored while mounted); waits while it is being restored. */
+uint64_t fs_tid_now(struct fs_ctx *c, uint64_t id);
+/* The store handle behind FUSE tenant number `tid` (a live tenant's, not
+ * the snapshot view's): 0, ESTALE for a number of an earlier incarnation,
+ * or store_tenant_get()'s error.  Waits while the tenant is being restored. */
+int fs_tenant_handle(struct fs_ctx *c, uint64_t tid, store_tenant **t);
+/* A restore: room for one more alias (0, ENOMEM, or ENOSPC when a mount
+ * has used them all); then hold (requests for tenant `id` wait) and
+ * release (they go on, the tenant under a new alias). */
+int fs_alias_reserve(struct fs_ctx *c);
+void fs_alias_hold(struct fs_ctx *c, uint64_t id);
+void fs_alias_release(struct fs_ctx *c, uint64_t id);
 
 /* ---- the admin socket (fs_admin.c) ---------------------------------------- */
 
@@ -324,6 +374,10 @@ int fs_open_register(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino,
  * inodes until fs_open_tenant_unmark(mark).  Returns 0 or EBUSY. */
 int fs_open_tenant_mark(struct fs_ctx *c, uint64_t tid,
                         struct fs_removing *mark);
+/* The inodes of FUSE tenant number `tid` open now (malloc'd, *n of them;
+ * the caller frees).  Returns 0 or ENOMEM. */
+int fs_open_tenant_inodes(struct fs_ctx *c, uint64_t tid, fuse_ino_t **out,
+                          size_t *n);
 void fs_open_tenant_unmark(struct fs_ctx *c, struct fs_removing *mark);
 
 /* A write-back of `ino` was refused by the store (EDQUOT): the refused data
@@ -339,7 +393,8 @@ void fs_open_put(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino);
 
 /* The store made `local` an orphan: delete it now if nothing has it open,
  * else at the last release.  Does nothing for local 0. */
-void fs_orphan_note(struct fs_ctx *c, store_tenant *t, uint64_t local);
+void fs_orphan_note(struct fs_ctx *c, uint64_t tid, store_tenant *t,
+                    uint64_t local);
 
 /* ---- the caller and permission checks (fs_perm.c) ----------------------- */
 

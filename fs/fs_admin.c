@@ -259,6 +259,30 @@ static void fs_admin_checkpoint(struct fs_ctx *c, struct admin_reply *rep)
         fs_admin_store_err(rep, e);
 }
 
+/* `restore SNAPSHOT NAME`: tenant NAME's content replaced by its copy in
+ * the snapshot, while mounted (fs_tenant_restore).  The reply's errno
+ * tells tenantctl which part was missing: ENOENT the snapshot, ESRCH the
+ * tenant in it, EXDEV the tenant in the store (removed, or made anew). */
+static void fs_admin_restore(struct fs_ctx *c, const struct admin_req *req,
+                             struct admin_reply *rep)
+{
+    char what = 0;
+    int rc = fs_tenant_restore(c, req->args[0], req->args[1], &what);
+
+    if (rc == 0)
+        return;
+    if (rc == ENOENT && what == 's')
+        admin_reply_err(rep, ENOENT, "no such snapshot");
+    else if (rc == ENOENT && what == 't')
+        admin_reply_err(rep, ESRCH, "the snapshot holds no such tenant");
+    else if ((rc == ENOENT && what == 'T') || rc == EXDEV)
+        admin_reply_err(rep, EXDEV, "the tenant was removed since the snapshot");
+    else if (rc == EIO && what == 's')
+        admin_reply_err(rep, EIO, "the snapshot's manifest is damaged");
+    else
+        admin_reply_err(rep, rc, "%s", strerror(rc));
+}
+
 /* admin/'s handler: one request from an allowed peer. */
 static void fs_admin_handle(const struct admin_req *req, struct admin_reply *rep,
                             void *arg)
@@ -275,6 +299,8 @@ static void fs_admin_handle(const struct admin_req *req, struct admin_reply *rep
         fs_admin_counters(c, rep);
     else if (strcmp(req->verb, "checkpoint") == 0)
         fs_admin_checkpoint(c, rep);
+    else if (strcmp(req->verb, "restore") == 0)
+        fs_admin_restore(c, req, rep);
     else if (strcmp(req->verb, "chown") == 0 || strcmp(req->verb, "chmod") == 0 ||
              strcmp(req->verb, "quota") == 0)
         fs_admin_update(c, req, rep);

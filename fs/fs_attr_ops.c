@@ -65,7 +65,7 @@ void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             fs_attr_to_stat(fs_ino_tenant(ino), &a, &st);
         /* A snapshot tenant's folder shows the live folder's owner and
          * mode, of whose changes the kernel hears nothing here. */
-        if (fs_ino_tenant(ino) >= FS_SNAP_TID_BASE && local == STORE_ROOT_INO)
+        if (fs_tid_is_snap(fs_ino_tenant(ino)) && local == STORE_ROOT_INO)
             timeout = 0;
     }
     if (err != 0)

@@ -221,7 +221,7 @@ void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
     if (err == 0)
         err = fs_errno(store_unlink(t, local, name, strlen(name), &orphan));
     if (err == 0)
-        fs_orphan_note(c, t, orphan);
+        fs_orphan_note(c, fs_ino_tenant(parent), t, orphan);
     fuse_reply_err(req, err);
 }
 
@@ -254,7 +254,7 @@ void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
     if (err == 0)
         err = fs_errno(store_rmdir(t, local, name, strlen(name), &orphan));
     if (err == 0)
-        fs_orphan_note(c, t, orphan);
+        fs_orphan_note(c, fs_ino_tenant(parent), t, orphan);
     fuse_reply_err(req, err);
 }
 
@@ -299,7 +299,7 @@ void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
                                     newname, strlen(newname), sflags,
                                     &orphan));
     if (err == 0)
-        fs_orphan_note(c, t, orphan);
+        fs_orphan_note(c, fs_ino_tenant(parent), t, orphan);
 out:
     fuse_reply_err(req, err);
 }
@@ -423,7 +423,7 @@ static int fs_dirbuf_tenant_fn(const struct store_tenant_info *info, void *arg)
     } else {
         memset(&e, 0, sizeof(e));
         memset(&st, 0, sizeof(st));
-        st.st_ino = fs_ino_make(info->id, STORE_ROOT_INO);
+        st.st_ino = fs_ino_make(fs_tid_now(r->c, info->id), STORE_ROOT_INO);
         st.st_mode = S_IFDIR;
     }
     return fs_dirbuf_add(r->d, info->name, &st, true, e.entry_timeout, off);
@@ -474,7 +474,7 @@ static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
         /* A tenant's root folder sits in the mount root, a snapshot's
          * tenant's in .snapshots/NAME, which sits in .snapshots. */
         st.st_ino = FUSE_ROOT_ID;
-        if (fs_ino_tenant(ino) >= FS_SNAP_TID_BASE && local == STORE_ROOT_INO)
+        if (fs_tid_is_snap(fs_ino_tenant(ino)) && local == STORE_ROOT_INO)
             st.st_ino = fs_snap_parent(c, fs_ino_tenant(ino));
         else if (fs_ino_snap_virtual(ino) &&
                  ino != fs_ino_make(0, FS_SNAPDIR_LOCAL))

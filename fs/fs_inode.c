@@ -55,22 +55,15 @@ int fs_ino_resolve(struct fs_ctx *c, fuse_ino_t ino, store_tenant **t,
                    uint64_t *local)
 {
     uint64_t tid = fs_ino_tenant(ino);
-    store_err e;
+    int err;
 
     if (fs_ino_is_root(ino) || fs_ino_snap_virtual(ino))
         return EPERM;
-    if (tid >= FS_SNAP_TID_BASE) {
-        int err = fs_snap_resolve(c, tid, t);
-
-        if (err == 0)
-            *local = fs_ino_local(ino);
-        return err;
-    }
-    e = store_tenant_get(c->store, tid, t);
-    if (e != STORE_OK)
-        return fs_errno(e);
-    *local = fs_ino_local(ino);
-    return 0;
+    err = fs_tid_is_snap(tid) ? fs_snap_resolve(c, tid, t)
+                              : fs_tenant_handle(c, tid, t);
+    if (err == 0)
+        *local = fs_ino_local(ino);
+    return err;
 }
 
 void fs_attr_to_stat(uint64_t tid, const struct store_attr *a, struct stat *st)
@@ -124,14 +117,18 @@ int fs_root_entry(struct fs_ctx *c, uint64_t id, struct fuse_entry_param *e)
 {
     struct store_attr a;
     store_tenant *t;
-    store_err se;
+    uint64_t tid;
+    int err;
 
-    se = store_tenant_get(c->store, id, &t);
-    if (se == STORE_OK)
-        se = store_getattr(t, STORE_ROOT_INO, &a);
-    if (se != STORE_OK)
-        return fs_errno(se);
-    fs_attr_to_entry(id, &a, e);
+    do {                        /* again if it was restored meanwhile */
+        tid = fs_tid_now(c, id);
+        err = fs_tenant_handle(c, tid, &t);
+    } while (err == ESTALE);
+    if (err == 0)
+        err = fs_errno(store_getattr(t, STORE_ROOT_INO, &a));
+    if (err != 0)
+        return err;
+    fs_attr_to_entry(tid, &a, e);
     /* Everyone may search it only when owner, group and other all may:
      * the owner's bits apply to the owner and the group's to members even
      * where "other" grants more (0701 shuts out the owner's group). */
@@ -316,6 +313,36 @@ out:
     return rc;
 }
 
+int fs_open_tenant_inodes(struct fs_ctx *c, uint64_t tid, fuse_ino_t **out,
+                          size_t *n)
+{
+    size_t cap = 0;
+    int rc = 0;
+
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&c->open_lock);
+    for (size_t i = 0; i < FS_OPEN_BUCKETS && rc == 0; i++)
+        for (struct fs_open *o = c->open_tab[i]; o != NULL; o = o->next) {
+            if (fs_ino_tenant(o->ino) != tid)
+                continue;
+            if (*n == cap) {
+                size_t ncap = cap ? 2 * cap : 16;
+                fuse_ino_t *p = realloc(*out, ncap * sizeof *p);
+
+                if (p == NULL) {
+                    rc = ENOMEM;
+                    break;
+                }
+                *out = p;
+                cap = ncap;
+            }
+            (*out)[(*n)++] = o->ino;
+        }
+    pthread_mutex_unlock(&c->open_lock);
+    return rc;
+}
+
 void fs_open_tenant_unmark(struct fs_ctx *c, struct fs_removing *mark)
 {
     pthread_mutex_lock(&c->open_lock);
@@ -366,7 +393,8 @@ void fs_open_put(struct fs_ctx *c, store_tenant *t, fuse_ino_t ino)
     }
 }
 
-void fs_orphan_note(struct fs_ctx *c, store_tenant *t, uint64_t local)
+void fs_orphan_note(struct fs_ctx *c, uint64_t tid, store_tenant *t,
+                    uint64_t local)
 {
     fuse_ino_t ino;
     struct fs_open *o;
@@ -374,7 +402,7 @@ void fs_orphan_note(struct fs_ctx *c, store_tenant *t, uint64_t local)
 
     if (local == 0)
         return;
-    ino = fs_ino_make(store_tenant_id(t), local);
+    ino = fs_ino_make(tid, local);
     pthread_mutex_lock(&c->open_lock);
     o = fs_open_find(c, ino, NULL);
     if (o != NULL)

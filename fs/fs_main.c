@@ -406,7 +406,8 @@ int main(int argc, char *argv[])
         fs_fail("tenantfs: options: out of memory");
         goto out;
     }
-    if (fs_open_ctx_init(&ctx) != 0 || fs_snap_init(&ctx) != 0) {
+    if (fs_open_ctx_init(&ctx) != 0 || fs_snap_init(&ctx) != 0 ||
+        fs_alias_init(&ctx) != 0) {
         fs_fail("tenantfs: starting: out of memory");
         goto out;
     }
@@ -489,6 +490,7 @@ out:
     fs_snap_free(&ctx);         /* its handles before the store */
     store_close(ctx.store);
     fs_open_ctx_free(&ctx);
+    fs_alias_free(&ctx);
     free(dir);
     free(opts.store);
     free(opts.passfile);

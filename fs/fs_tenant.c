@@ -18,9 +18,17 @@
  * name).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fs.h"
+
+/* An online restore's state, for the store's hold hook. */
+struct fs_tenant_restoring {
+    struct fs_ctx *c;
+    uint64_t id, old_tid;       /* the tenant, its number until now */
+    bool held;
+};
 
 int fs_tenant_add(struct fs_ctx *c, const char *name, uint32_t uid,
                   uint32_t gid, uint32_t mode, struct fuse_entry_param *e)
@@ -70,7 +78,9 @@ int fs_tenant_remove(struct fs_ctx *c, const char *name, bool only_empty)
     err = fs_errno(store_tenant_find(c->store, name, len, &info));
     if (err != 0)
         return err;
-    err = fs_open_tenant_mark(c, info.id, &mark);
+    /* (Files of an incarnation an online restore replaced are stale:
+     * only the current one's count.) */
+    err = fs_open_tenant_mark(c, fs_tid_now(c, info.id), &mark);
     if (err != 0)
         return err;
     if (only_empty)
@@ -109,6 +119,54 @@ void fs_tenant_changed(struct fs_ctx *c, uint64_t id)
     if (c->se == NULL)
         return;
     (void)fuse_lowlevel_notify_inval_inode(c->se,
-                                           fs_ino_make(id, STORE_ROOT_INO),
+                                           fs_ino_make(fs_tid_now(c, id),
+                                                       STORE_ROOT_INO),
                                            0, 0);
+}
+
+/* The files of a restored tenant's old incarnation that are open: drop
+ * what the kernel caches of them (pages kept across opens, attributes),
+ * so that their next read, write or fstat reaches us and fails (ESTALE)
+ * instead of being served the old content from the cache.  From the admin
+ * thread (see fs_tenant_changed about notifications). */
+static void fs_tenant_stale(struct fs_ctx *c, uint64_t old_tid)
+{
+    fuse_ino_t *inos;
+    size_t n;
+
+    if (c->se == NULL || fs_open_tenant_inodes(c, old_tid, &inos, &n) != 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        (void)fuse_lowlevel_notify_inval_inode(c->se, inos[i], 0, 0);
+    free(inos);
+}
+
+static void fs_tenant_restore_hold(void *arg, uint64_t id)
+{
+    struct fs_tenant_restoring *r = arg;
+
+    r->old_tid = fs_tid_now(r->c, id);
+    fs_alias_hold(r->c, id);
+    r->id = id;
+    r->held = true;
+}
+
+int fs_tenant_restore(struct fs_ctx *c, const char *snap, const char *name,
+                      char *what)
+{
+    struct fs_tenant_restoring r = { .c = c };
+    int err;
+
+    *what = 0;
+    if ((err = fs_alias_reserve(c)) != 0)
+        return err;
+    err = fs_errno(store_snapshot_restore_live(c->store, snap, name, what,
+                                               fs_tenant_restore_hold, &r));
+    /* Once held, the tenant moves to a new alias whatever the outcome: its
+     * old numbers may have been handed out while the swap was under way. */
+    if (r.held) {
+        fs_alias_release(c, r.id);
+        fs_tenant_stale(c, r.old_tid);
+    }
+    return err;
 }

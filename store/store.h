@@ -585,14 +585,34 @@ store_err store_snapshot_check(store *s, const char *name, store_check_fn fn,
                                struct store_check_totals *tot) STORE_WUR;
 /* Replace tenant `tenant`'s content with its copy in snapshot `name`
  * (owner, mode and quotas stay as registered now).  Offline: the store
- * must not be served (the daemon lock is taken for the time of it) and
- * its journal must be empty.  Errors: STORE_ENOENT (no such snapshot, or
+ * must not be served (the daemon lock is taken for the time of it; the
+ * daemon itself uses store_snapshot_restore_live()) and its journal must
+ * be empty.  Errors: STORE_ENOENT (no such snapshot, or
  * the tenant is not in it, or not in the store: *what is 's', 't' or
  * 'T'), STORE_EBUSY (served by a daemon: *what 'd'; the journal holds
  * changes no daemon applied: 'j'), STORE_EXDEV (the tenant was removed
  * and made anew since: its data is sealed for the old one), STORE_EIO. */
 store_err store_snapshot_restore(store *s, const char *name,
                                  const char *tenant, char *what) STORE_WUR;
+/* The same while this process, the daemon (STORE_OPEN_DAEMON), serves the
+ * store: the snapshot's copy is made next to the live database while the
+ * tenant is served as before; then `hold(arg, id)` is called (when not
+ * NULL) and the tenant's ops stop: calls on the handles store_tenant_get()
+ * gave out fail (STORE_ENOENT) from then on, as after a removal, and a
+ * store_tenant_get() of the tenant fails (STORE_ENOENT) until this returns.
+ * The caller keeps its requests for the tenant waiting from `hold` until
+ * then, and afterwards gets a new handle (on the restored content when
+ * this returned STORE_OK, on the old one otherwise) with store_tenant_get().
+ * A crash at any moment leaves the old content or the new one, and the
+ * journal's entries made before are never replayed onto the new one.
+ * Errors as store_snapshot_restore() (never STORE_EBUSY), STORE_ENOSPC,
+ * STORE_EROFS (the store is in its read-only error state: a remount comes
+ * first); STORE_EINVAL when this process does not serve the store. */
+typedef void (*store_restore_hold_fn)(void *arg, uint64_t id);
+store_err store_snapshot_restore_live(store *s, const char *name,
+                                      const char *tenant, char *what,
+                                      store_restore_hold_fn hold,
+                                      void *arg) STORE_WUR;
 /* Daemon: commit every open batch now, and return once they are durable
  * (the barrier of a snapshot).  STORE_OK at once without a daemon. */
 store_err store_checkpoint(store *s) STORE_WUR;

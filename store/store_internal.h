@@ -158,6 +158,14 @@ struct store {
     pthread_mutex_t lock;      /* protects the table below */
     struct store_tenant **open;   /* open tenant envs, unordered */
     size_t nopen, capopen;
+    /* Handles replaced by an online restore (store_restore.c): out of the
+     * table, env closed, dead; other threads may still hold them, so they
+     * are freed by store_close().  Under lock. */
+    struct store_tenant **replaced;
+    size_t nreplaced;
+    /* Serialises the daemon's removals and online restores of tenants,
+     * each held for the whole of one; taken before reg_lock. */
+    pthread_mutex_t tenant_lock;
 
     struct store_writer *writer;  /* daemon only: the journal's writer */
     seal_key *jkey;               /* daemon only: seals journal entries */
@@ -281,6 +289,9 @@ store_err store_writer_flush(struct store *s);
 /* Replay the journal into LMDB at daemon open (store_recover.c), before the
  * writer starts: idempotent, stops at a torn or invalid tail, logs counts. */
 store_err store_recover(struct store *s);
+/* The store is in its read-only error state (a journal write or flush, or
+ * a checkpoint, failed: docs/journal.md). */
+bool store_writer_broken(struct store *s);
 /* Used by recovery (store_recover.c) and the flusher (store_open.c). */
 struct store_journal *store_writer_journal(struct store *s);
 /* Apply op to t's batch (nested txn), appending it to the journal when
@@ -405,6 +416,14 @@ void store_tenant_env_close(store_tenant *t);
 /* A removed tenant (t->dead, s->lock held, nothing inside it): close its
  * env without syncing (its files are being deleted); the handle stays. */
 void store_tenant_env_shut(store_tenant *t);
+/* Dead tenant `t` (store_writer_retire): wait until no call is inside it,
+ * then close its env (store_tenant_env_shut) under s->lock.  The handle
+ * stays in the open table (store_tenant_get answers ENOENT for it). */
+void store_tenant_shut(struct store *s, store_tenant *t);
+/* Record tenant `t`'s journal position (meta "applied_seq" and
+ * "journal_epoch") in write transaction `txn` of its env. */
+store_err store_tenant_position_put(store_tenant *t, MDB_txn *txn,
+                                    uint64_t seq, uint64_t epoch);
 /* Delete the orphans (records unlinked while open) a crashed daemon left.
  * Only the daemon may call this, under the daemon lock: while a daemon
  * serves the store, its orphans are still open files. */

@@ -447,6 +447,7 @@ store_err store_open(const char *dir, const char *pass, size_t passlen,
     s->flags = flags;
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->reg_lock, NULL);
+    pthread_mutex_init(&s->tenant_lock, NULL);
     pthread_mutex_init(&s->flush_lock, NULL);
     s->dir = realpath(dir, NULL);
     if (!s->dir) {
@@ -508,6 +509,9 @@ void store_close(store *s)
     for (size_t i = 0; i < s->nopen; i++)
         store_tenant_env_close(s->open[i]);
     free(s->open);
+    for (size_t i = 0; i < s->nreplaced; i++)
+        store_tenant_env_close(s->replaced[i]);
+    free(s->replaced);
     if (s->reg_env)
         mdb_env_close(s->reg_env);
     seal_key_free(s->jkey);
@@ -517,6 +521,7 @@ void store_close(store *s)
         close(s->lock_fd);     /* releases the flock */
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->reg_lock);
+    pthread_mutex_destroy(&s->tenant_lock);
     pthread_mutex_destroy(&s->flush_lock);
     free(s->dir);
     free(s);

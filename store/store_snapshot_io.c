@@ -131,7 +131,7 @@ store_err store_snapshot_delete(store *s, const char *name)
 
 /* ---- export and import --------------------------------------------------- */
 
-static store_err snap_copy_file(const char *from, const char *to)
+store_err store_snapshot_copy_file(const char *from, const char *to)
 {
     uint8_t *buf = malloc(1 << 20);
     int in = open(from, O_RDONLY | O_CLOEXEC), out = -1;
@@ -181,7 +181,7 @@ static store_err snap_copy_tree(const char *from, const char *to,
         asprintf(&b, "%s/manifest", to) < 0)
         err = STORE_ENOMEM;
     if (err == STORE_OK)
-        err = snap_copy_file(a, b);
+        err = store_snapshot_copy_file(a, b);
     free(a);
     free(b);
     a = b = NULL;
@@ -202,7 +202,7 @@ static store_err snap_copy_tree(const char *from, const char *to,
                 (b = store_snapshot_tenant_path(to, id, true)) == NULL)
                 err = STORE_ENOMEM;
             else
-                err = snap_copy_file(a, b);
+                err = store_snapshot_copy_file(a, b);
         }
         free(a);
         free(b);
@@ -332,103 +332,5 @@ out:
     free(top);
     free(tmp);
     free(final);
-    return err;
-}
-
-/* ---- restore ------------------------------------------------------------ */
-
-store_err store_snapshot_restore(store *s, const char *name,
-                                 const char *tenant, char *what)
-{
-    struct store_snapshot m = { 0 };
-    struct store_tenant_info now;
-    const struct store_snapshot_tenant *in = NULL;
-    char *dir = NULL, *from = NULL, *tdir = NULL, *tmp = NULL, *dst = NULL;
-    char *jdir = NULL;
-    uint64_t segs, entries, jbytes, jlast;
-    bool locked = false;
-    store_err err;
-
-    *what = 's';
-    if (store_snapshot_name_check(name) != STORE_OK)
-        return STORE_ENOENT;
-    if ((dir = store_snapshot_path(s, name)) == NULL)
-        return STORE_ENOMEM;
-    if ((err = store_snapshot_manifest_read(s, dir, name, &m)) != STORE_OK)
-        goto out;
-    for (size_t i = 0; i < m.ntenants; i++)
-        if (strcmp(m.tenants[i].info.name, tenant) == 0)
-            in = &m.tenants[i];
-    *what = 't';
-    if (in == NULL) {
-        err = STORE_ENOENT;
-        goto out;
-    }
-    *what = 'T';
-    if ((err = store_tenant_find(s, tenant, strlen(tenant), &now)) != STORE_OK)
-        goto out;
-    if (now.id != in->info.id) {
-        err = STORE_EXDEV;
-        goto out;
-    }
-    /* Offline: no daemon may serve the store while its file is replaced. */
-    *what = 'd';
-    if (s->lock_fd < 0) {
-        if ((err = store_lock_take(s)) != STORE_OK)
-            goto out;
-        locked = true;
-    }
-    /* The journal as it is on disk (with the lock held, the published
-     * figures are a stopped daemon's). */
-    *what = 'j';
-    if (asprintf(&jdir, "%s/%s", s->dir, STORE_JOURNAL_DIR) < 0) {
-        jdir = NULL;
-        err = STORE_ENOMEM;
-        goto out;
-    }
-    if ((err = store_journal_scan_dir(jdir, &segs, &entries, &jbytes,
-                                      &jlast)) != STORE_OK)
-        goto out;
-    if (entries > 0) {
-        err = STORE_EBUSY;
-        goto out;
-    }
-    *what = 0;
-    tdir = store_tenant_path(s->dir, in->info.id);
-    if (tdir == NULL ||
-        (from = store_snapshot_tenant_path(dir, in->info.id, true)) == NULL ||
-        asprintf(&tmp, "%s/data.mdb.restore", tdir) < 0 ||
-        asprintf(&dst, "%s/data.mdb", tdir) < 0) {
-        err = STORE_ENOMEM;
-        goto out;
-    }
-    (void)unlink(tmp);
-    if ((err = snap_copy_file(from, tmp)) == STORE_OK) {
-        if (rename(tmp, dst) != 0) {
-            err = store_from_errno(errno);
-        } else {
-            /* LMDB's lock file describes the replaced database: the next
-             * open makes it anew. */
-            char *lk = NULL;
-            if (asprintf(&lk, "%s/lock.mdb", tdir) >= 0)
-                (void)unlink(lk);
-            free(lk);
-            err = store_fsync_path(tdir);
-        }
-    }
-    if (err != STORE_OK)
-        (void)unlink(tmp);
-out:
-    if (locked) {
-        close(s->lock_fd);          /* releases the flock */
-        s->lock_fd = -1;
-    }
-    store_snapshot_free(&m);
-    free(jdir);
-    free(dir);
-    free(from);
-    free(tdir);
-    free(tmp);
-    free(dst);
     return err;
 }

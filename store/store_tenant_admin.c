@@ -215,7 +215,7 @@ out:
  * is dead, so no new call enters), so that the space of its deleted files
  * comes back now rather than at unmount.  Calls on a dead handle return
  * at once: the wait is short. */
-static void store_tenant_shut(struct store *s, store_tenant *t)
+void store_tenant_shut(struct store *s, store_tenant *t)
 {
     const struct timespec ms = { 0, 1000000 };
 
@@ -249,6 +249,7 @@ store_err store_tenant_remove(store *s, const char *name, unsigned flags)
         return STORE_ENOENT;
     if ((err = store_daemon_probe(s, &probe_fd)) != STORE_OK)
         return err;
+    pthread_mutex_lock(&s->tenant_lock);   /* not during an online restore */
     seal_name_hash128(s->regkey, name, len, hash);
     if ((err = store_reg_txn(s, false, &txn)) != STORE_OK)
         goto out;
@@ -331,6 +332,7 @@ out:
         mdb_txn_abort(txn);
     if (retired)
         atomic_store(&t->dead, false);   /* not removed: it serves again */
+    pthread_mutex_unlock(&s->tenant_lock);
     if (probe_fd >= 0)
         close(probe_fd);
     free(path);

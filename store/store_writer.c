@@ -197,24 +197,31 @@ out:
     return err;
 }
 
+store_err store_tenant_position_put(store_tenant *t, MDB_txn *txn,
+                                    uint64_t seq, uint64_t epoch)
+{
+    uint8_t v[8], e[8];
+    MDB_val k = { sizeof wr_applied_key - 1, (void *)wr_applied_key };
+    MDB_val ek = { sizeof wr_epoch_key - 1, (void *)wr_epoch_key };
+    MDB_val val = { sizeof v, v }, ev = { sizeof e, e };
+    store_err err;
+
+    store_put_be64(v, seq);
+    store_put_be64(e, epoch);
+    err = store_from_mdb(mdb_put(txn, t->meta, &k, &val, 0));
+    if (err == STORE_OK)
+        err = store_from_mdb(mdb_put(txn, t->meta, &ek, &ev, 0));
+    return err;
+}
+
 /* Commit `t`'s batch with its applied position; durable on return. */
 static store_err wr_batch_commit(store_tenant *t)
 {
-    uint8_t v[8];
     unsigned flags = 0;
-    MDB_val k = { sizeof wr_applied_key - 1, (void *)wr_applied_key };
-    MDB_val val = { sizeof v, v };
     store_err err;
 
-    uint8_t e[8];
-    MDB_val ek = { sizeof wr_epoch_key - 1, (void *)wr_epoch_key };
-    MDB_val ev = { sizeof e, e };
-
-    store_put_be64(v, t->last_seq);
-    store_put_be64(e, store_journal_epoch(store_writer_journal(t->s)));
-    err = store_from_mdb(mdb_put(t->batch, t->meta, &k, &val, 0));
-    if (err == STORE_OK)
-        err = store_from_mdb(mdb_put(t->batch, t->meta, &ek, &ev, 0));
+    err = store_tenant_position_put(t, t->batch, t->last_seq,
+                                    store_journal_epoch(store_writer_journal(t->s)));
     if (err != STORE_OK) {
         mdb_txn_abort(t->batch);
         return err;

@@ -104,6 +104,11 @@ void store_writer_retire(struct store *s, store_tenant *t)
     pthread_mutex_unlock(&w->mu);
 }
 
+bool store_writer_broken(struct store *s)
+{
+    return s != NULL && s->writer != NULL && wr_broken(s->writer);
+}
+
 store_journal *store_writer_journal(struct store *s)
 {
     return s && s->writer ? s->writer->j : NULL;

@@ -83,6 +83,11 @@ typedef int (*ctl_row_fn)(int n, char **fields, void *arg);
 int ctl_live_call(const char *cmd, const char *dir, const char *name,
                   const char *verb, int nargs, const char *const *args,
                   ctl_row_fn fn, void *arg);
+/* The same, but a refusal of the daemon is not printed: its errno goes to
+ * *code (left alone otherwise) with the return value 1. */
+int ctl_live_call_code(const char *cmd, const char *dir, const char *name,
+                       const char *verb, int nargs, const char *const *args,
+                       ctl_row_fn fn, void *arg, int *code);
 
 /* Print the one line for store error `e` of command `cmd` on tenant `name`
  * (may be NULL) of store `dir`; returns CTL_EXIT_FAIL. */

@@ -97,6 +97,14 @@ int ctl_live_call(const char *cmd, const char *dir, const char *name,
                   const char *verb, int nargs, const char *const *args,
                   ctl_row_fn fn, void *arg)
 {
+    return ctl_live_call_code(cmd, dir, name, verb, nargs, args, fn, arg,
+                              NULL);
+}
+
+int ctl_live_call_code(const char *cmd, const char *dir, const char *name,
+                       const char *verb, int nargs, const char *const *args,
+                       ctl_row_fn fn, void *arg, int *code)
+{
     struct admin_result res;
     int rc, waited = 0;
 
@@ -134,6 +142,10 @@ int ctl_live_call(const char *cmd, const char *dir, const char *name,
     }
     if (res.code == 0)
         return CTL_EXIT_OK;
+    if (code != NULL) {
+        *code = res.code;         /* the caller says it */
+        return CTL_EXIT_FAIL;
+    }
     if (ctl_tenant_errno_print(cmd, name, res.code))
         return CTL_EXIT_FAIL;
     if (res.code == EBUSY && name && strcmp(verb, "remove") == 0)

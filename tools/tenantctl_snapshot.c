@@ -280,38 +280,89 @@ static int ctl_snap_import(int argc, char **argv)
     return CTL_EXIT_OK;
 }
 
-/* Restore tenant `name` of snapshot `snap`: 0, or 1 with one line said.
- * *gone: it failed only because the tenant is gone from the store (or
- * made anew), which a whole-store restore skips. */
-static int ctl_snap_restore_one(store *s, const char *dir, const char *snap,
-                                const char *name, bool *gone)
+/* One `snapshot restore` run: through the daemon while one serves the
+ * store (a tenant at a time, online), else with the store opened here. */
+struct ctl_restore {
+    const char *dir, *snap, *passfile;
+    store *s;                   /* opened once no daemon answered */
+};
+
+/* Why tenant `name` was not restored, for both ways alike: the snapshot
+ * is missing ('s'), the tenant is not in it ('t'), or is gone from the
+ * store ('T', sets *gone). */
+static int ctl_snap_restore_said(struct ctl_restore *r, const char *name,
+                                 char what, bool *gone)
 {
+    if (what == 's')
+        ctl_err_print("snapshot restore: no snapshot named '%s'", r->snap);
+    else if (what == 't')
+        ctl_err_print("snapshot restore: snapshot %s holds no tenant '%s'",
+                      r->snap, name);
+    else {
+        ctl_err_print("snapshot restore: tenant '%s' was removed from %s "
+                      "since the snapshot (or removed and made anew): its "
+                      "data is sealed for the old tenant and cannot be "
+                      "restored into another", name, r->dir);
+        *gone = true;
+    }
+    return CTL_EXIT_FAIL;
+}
+
+/* Restore tenant `name`: 0, or 1 with one line said.  *gone: it failed
+ * only because the tenant is gone from the store, which a whole-store
+ * restore skips. */
+static int ctl_snap_restore_one(struct ctl_restore *r, const char *name,
+                                bool *gone)
+{
+    const char *args[2] = { r->snap, name };
     char what = 0;
-    store_err e = store_snapshot_restore(s, snap, name, &what);
+    int code = 0, rc;
+    store_err e;
 
     *gone = false;
+    if (r->s == NULL) {
+        rc = ctl_live_call_code("snapshot restore", r->dir, NULL, "restore",
+                                2, args, NULL, NULL, &code);
+        if (rc == CTL_EXIT_OK) {
+            printf("tenant %s restored from snapshot %s while mounted (its "
+                   "files opened before fail with ESTALE)\n", name, r->snap);
+            return CTL_EXIT_OK;
+        }
+        if (rc != CTL_GO) {
+            if (code == ENOENT || code == ESRCH || code == EXDEV)
+                return ctl_snap_restore_said(r, name, code == ENOENT ? 's'
+                                             : code == ESRCH ? 't' : 'T', gone);
+            if (code == EROFS)
+                ctl_err_print("snapshot restore: %s is in its read-only "
+                              "error state after a disk failure (see the "
+                              "daemon's log): unmount it and mount it again "
+                              "first", r->dir);
+            else if (code != 0)
+                ctl_err_print("snapshot restore: tenant '%s': %s", name,
+                              strerror(code));
+            return CTL_EXIT_FAIL;   /* (else said: unreachable daemon) */
+        }
+        /* No daemon serves it: restore here. */
+        if ((rc = ctl_store_open(r->dir, r->passfile, &r->s)) != CTL_EXIT_OK)
+            return rc;
+    }
+    e = store_snapshot_restore(r->s, r->snap, name, &what);
     if (e == STORE_OK) {
-        printf("tenant %s restored from snapshot %s\n", name, snap);
+        printf("tenant %s restored from snapshot %s\n", name, r->snap);
         return CTL_EXIT_OK;
     }
     if (e == STORE_EBUSY && what == 'd') {
-        ctl_err_print("snapshot restore: %s is mounted: unmount it first "
-                      "(restoring while mounted is not supported yet)", dir);
+        ctl_err_print("snapshot restore: %s began to be served meanwhile: "
+                      "run the command again", r->dir);
     } else if (e == STORE_EBUSY && what == 'j') {
         ctl_err_print("snapshot restore: the journal of %s holds changes no "
                       "daemon applied (it stopped uncleanly): mount and "
-                      "unmount the store first", dir);
-    } else if (e == STORE_ENOENT && what == 't') {
-        ctl_err_print("snapshot restore: snapshot %s holds no tenant '%s'",
-                      snap, name);
-    } else if ((e == STORE_ENOENT && what == 'T') || e == STORE_EXDEV) {
-        ctl_err_print("snapshot restore: tenant '%s' was removed from %s "
-                      "since the snapshot%s: its data is sealed for the old "
-                      "tenant and cannot be restored into another",
-                      name, dir, e == STORE_EXDEV ? " (and made anew)" : "");
-        *gone = true;
+                      "unmount the store first", r->dir);
+    } else if ((e == STORE_ENOENT && what != 0) || e == STORE_EXDEV) {
+        return ctl_snap_restore_said(r, name, e == STORE_EXDEV ? 'T' : what,
+                                     gone);
     } else {
-        return ctl_snap_fail("snapshot restore", snap, e);
+        return ctl_snap_fail("snapshot restore", r->snap, e);
     }
     return CTL_EXIT_FAIL;
 }
@@ -320,8 +371,8 @@ static int ctl_snap_restore(int argc, char **argv)
 {
     static const char *const pos[] = { "STORE", "NAME", NULL };
     struct store_snapshot snap = { 0 };
+    struct ctl_restore r = { 0 };
     struct ctl_args a;
-    store *s = NULL;
     store_err e;
     bool whole, gone, skipped = false;
     int rc;
@@ -330,26 +381,35 @@ static int ctl_snap_restore(int argc, char **argv)
                         CTL_OPT_PASSFILE | CTL_OPT_TENANT, pos, &a);
     if (rc != CTL_GO)
         return rc;
-    if ((rc = ctl_store_open(a.pos[0], a.passfile, &s)) != CTL_EXIT_OK)
-        return rc;
-    /* No --tenant: the whole store, every tenant the snapshot holds. */
+    r.dir = a.pos[0];
+    r.snap = a.pos[1];
+    r.passfile = a.passfile;
+    /* No --tenant: the whole store, every tenant the snapshot holds (its
+     * manifest read here, mounted or not). */
     whole = a.ntenants == 0;
-    if (whole && (e = store_snapshot_get(s, a.pos[1], &snap)) != STORE_OK) {
+    if (whole) {
+        store *s = NULL;
+
+        if ((rc = ctl_store_open_rdonly(r.dir, r.passfile, &s)) != CTL_EXIT_OK)
+            return rc;
+        e = store_snapshot_get(s, r.snap, &snap);
         store_close(s);
-        return ctl_snap_fail("snapshot restore", a.pos[1], e);
+        if (e != STORE_OK)
+            return ctl_snap_fail("snapshot restore", r.snap, e);
     }
     size_t n = whole ? snap.ntenants : (size_t)a.ntenants;
+    rc = CTL_EXIT_OK;
     for (size_t i = 0; i < n && rc == CTL_EXIT_OK; i++) {
         const char *name = whole ? snap.tenants[i].info.name : a.tenants[i];
 
-        rc = ctl_snap_restore_one(s, a.pos[0], a.pos[1], name, &gone);
+        rc = ctl_snap_restore_one(&r, name, &gone);
         if (rc != CTL_EXIT_OK && whole && gone) {
             skipped = true;         /* said; the others are restored */
             rc = CTL_EXIT_OK;
         }
     }
     store_snapshot_free(&snap);
-    store_close(s);
+    store_close(r.s);
     return rc == CTL_EXIT_OK && skipped ? CTL_EXIT_FAIL : rc;
 }
 

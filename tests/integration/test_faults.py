@@ -180,3 +180,36 @@ def test_full_disk_fails_only_the_op(store, preload):
         assert st["read_only"] is False, st
     finally:
         m.stop()
+
+
+def test_no_online_restore_while_read_only_after_a_failure(store, preload):
+    """Acknowledged changes may then be in the journal only: the restore is
+    refused with a clear message until a remount recovered them, and
+    nothing of the tenant changes."""
+    m, faults = _faulty_mount(store)
+    m.start()
+    a = m.path("acme")
+    try:
+        _put(os.path.join(a, "a"), b"in the snapshot", sync=True)
+        util.ctl("snapshot", "create", store.path, "s1", "--passfile",
+                 store.passfile)
+        _trigger(faults, "fdatasync", errno.EIO)
+        with open(os.path.join(a, "a"), "r+b") as f:
+            f.write(b"acked!")
+            f.flush()
+            assert _errno_of(os.fsync, f.fileno()) == errno.EIO
+        _clear(faults, "fdatasync")
+        r = util.ctl("snapshot", "restore", store.path, "s1", "--tenant",
+                     "acme", "--passfile", store.passfile, check=False)
+        assert r.returncode == 1 and "read-only error state" in r.stderr, r.stderr
+        assert _get(os.path.join(a, "a")) == b"acked! snapshot"
+    finally:
+        m.stop()
+    m.start()
+    try:
+        assert _get(os.path.join(a, "a")) == b"acked! snapshot"
+        util.ctl("snapshot", "restore", store.path, "s1", "--tenant", "acme",
+                 "--passfile", store.passfile)
+        assert _get(os.path.join(a, "a")) == b"in the snapshot"
+    finally:
+        m.stop()
