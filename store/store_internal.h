@@ -434,6 +434,8 @@ char *store_tenant_path(const char *dir, uint64_t id);
 /* fsync a file or a folder (so the names made in it survive a power
  * cut) by its path (store_open.c). */
 store_err store_fsync_path(const char *path);
+/* Remove a file, or a folder and everything in it (nothing: STORE_OK). */
+store_err store_rmtree(const char *path);
 /* Take the daemon lock (STORE/daemon.lock, flock) into s->lock_fd:
  * STORE_EBUSY when a daemon (or another tool doing offline work) holds
  * it (store_open.c). */

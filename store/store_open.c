@@ -224,6 +224,34 @@ store_err store_fsync_path(const char *path)
     return err;
 }
 
+store_err store_rmtree(const char *path)
+{
+    DIR *d = opendir(path);
+    store_err err = STORE_OK;
+
+    if (d == NULL)
+        return errno == ENOENT ? STORE_OK :
+               unlink(path) == 0 ? STORE_OK : store_from_errno(errno);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char *sub = NULL;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (asprintf(&sub, "%s/%s", path, e->d_name) < 0) {
+            err = STORE_ENOMEM;
+            break;
+        }
+        if ((err = store_rmtree(sub)) != STORE_OK) {
+            free(sub);
+            break;
+        }
+        free(sub);
+    }
+    closedir(d);
+    if (err == STORE_OK && rmdir(path) != 0)
+        err = store_from_errno(errno);
+    return err;
+}
+
 /* ===================================================================== */
 /* The daemon lock                                                        */
 /* ===================================================================== */

@@ -225,7 +225,7 @@ store_err store_snapshot_restore_live(store *s, const char *name,
     }
     /* The copy, while the tenant is served as before: the long part.
      * (What an earlier restore that failed left is thrown away.) */
-    (void)store_snapshot_rmtree(rdir);
+    (void)store_rmtree(rdir);
     if (mkdir(rdir, 0700) != 0) {
         err = store_from_errno(errno);
         goto out;
@@ -273,7 +273,7 @@ out:
     if (retired)
         atomic_store(&t->dead, false);   /* not restored: it serves again */
     if (rdir != NULL)
-        (void)store_snapshot_rmtree(rdir);
+        (void)store_rmtree(rdir);
     pthread_mutex_unlock(&s->tenant_lock);
     store_snapshot_free(&m);
     free(dir);

@@ -115,34 +115,6 @@ static store_err snap_write_file(const char *path, const void *buf, size_t len)
     return err;
 }
 
-store_err store_snapshot_rmtree(const char *path)
-{
-    DIR *d = opendir(path);
-    store_err err = STORE_OK;
-
-    if (d == NULL)
-        return errno == ENOENT ? STORE_OK :
-               unlink(path) == 0 ? STORE_OK : store_from_errno(errno);
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        char *sub = NULL;
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        if (asprintf(&sub, "%s/%s", path, e->d_name) < 0) {
-            err = STORE_ENOMEM;
-            break;
-        }
-        if ((err = store_snapshot_rmtree(sub)) != STORE_OK) {
-            free(sub);
-            break;
-        }
-        free(sub);
-    }
-    closedir(d);
-    if (err == STORE_OK && rmdir(path) != 0)
-        err = store_from_errno(errno);
-    return err;
-}
-
 /* ---- the manifest ------------------------------------------------------ */
 
 static void snap_ad(const char *name, uint8_t *ad, size_t *adlen)
@@ -398,7 +370,7 @@ store_err store_snapshot_create(store *s, const char *name,
         err = STORE_EEXIST;
         goto out;
     }
-    (void)store_snapshot_rmtree(tmp);   /* an earlier attempt that died */
+    (void)store_rmtree(tmp);   /* an earlier attempt that died */
     if ((mkdir(top, 0700) != 0 && errno != EEXIST) || mkdir(tmp, 0700) != 0 ||
         mkdir(sub, 0700) != 0) {
         err = store_from_errno(errno);
@@ -438,7 +410,7 @@ store_err store_snapshot_create(store *s, const char *name,
             err = store_fsync_path(top);
     }
     if (err != STORE_OK)
-        (void)store_snapshot_rmtree(tmp);
+        (void)store_rmtree(tmp);
 out:
     if (text) {
         seal_wipe(text, tlen);

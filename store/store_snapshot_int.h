@@ -21,7 +21,5 @@ char *store_snapshot_tenant_path(const char *snapdir, uint64_t id,
                                  bool data_file);
 /* Copy file `from` to the new file `to` (O_EXCL, mode 0600), fsynced. */
 store_err store_snapshot_copy_file(const char *from, const char *to);
-/* Remove a folder and everything in it. */
-store_err store_snapshot_rmtree(const char *path);
 
 #endif

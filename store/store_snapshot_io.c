@@ -123,7 +123,7 @@ store_err store_snapshot_delete(store *s, const char *name)
     if (rename(dir, gone) != 0)
         err = errno == ENOENT ? STORE_ENOENT : store_from_errno(errno);
     else
-        err = store_snapshot_rmtree(gone);
+        err = store_rmtree(gone);
     free(dir);
     free(gone);
     return err;
@@ -240,7 +240,7 @@ store_err store_snapshot_export(store *s, const char *name, const char *dir)
     if (err == STORE_OK)
         err = store_fsync_path(dir);
     if (err != STORE_OK && err != STORE_EEXIST)
-        (void)store_snapshot_rmtree(dir);
+        (void)store_rmtree(dir);
     store_snapshot_free(&m);
     free(npath);
     free(src);
@@ -296,7 +296,7 @@ store_err store_snapshot_import(store *s, const char *dir, char *name_out)
         err = STORE_EEXIST;
         goto out;
     }
-    (void)store_snapshot_rmtree(tmp);
+    (void)store_rmtree(tmp);
     if (mkdir(top, 0700) != 0 && errno != EEXIST) {
         err = store_from_errno(errno);
         goto out;
@@ -324,7 +324,7 @@ store_err store_snapshot_import(store *s, const char *dir, char *name_out)
             err = store_fsync_path(top);
     }
     if (err != STORE_OK && err != STORE_EEXIST)
-        (void)store_snapshot_rmtree(tmp);
+        (void)store_rmtree(tmp);
     if (err == STORE_OK)
         memcpy(name_out, name, sizeof name);
 out:

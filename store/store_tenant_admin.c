@@ -29,32 +29,6 @@
 static const char reg_next_id_key[] = "next_id";
 
 /* ===================================================================== */
-/* Folders                                                                */
-/* ===================================================================== */
-
-/* Remove a tenant folder and the files in it (LMDB envs have no
- * subfolders).  A missing folder is fine. */
-static store_err store_tenant_dir_remove(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *e;
-    store_err err = STORE_OK;
-
-    if (!d)
-        return errno == ENOENT ? STORE_OK : store_from_errno(errno);
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (unlinkat(dirfd(d), e->d_name, 0) != 0 && err == STORE_OK)
-            err = store_from_errno(errno);
-    }
-    closedir(d);
-    if (err == STORE_OK && rmdir(path) != 0 && errno != ENOENT)
-        err = store_from_errno(errno);
-    return err;
-}
-
-/* ===================================================================== */
 /* Adding and removing                                                    */
 /* ===================================================================== */
 
@@ -149,7 +123,7 @@ store_err store_tenant_add(store *s, const char *name, uint32_t uid,
         err = STORE_ENOMEM;
         goto out;
     }
-    if ((err = store_tenant_dir_remove(path)) != STORE_OK)
+    if ((err = store_rmtree(path)) != STORE_OK)
         goto out;
     if (mkdir(path, 0700) != 0) {
         err = store_from_errno(errno);
@@ -198,7 +172,7 @@ store_err store_tenant_add(store *s, const char *name, uint32_t uid,
         *id_out = id;
     goto out;
 undo_dir:
-    if (store_tenant_dir_remove(path) != STORE_OK)
+    if (store_rmtree(path) != STORE_OK)
         store_log(LOG_WARNING, "cannot remove the folder of failed tenant %llu",
                   (unsigned long long)id);
 out:
@@ -324,7 +298,7 @@ store_err store_tenant_remove(store *s, const char *name, unsigned flags)
         err = STORE_ENOMEM;
         goto out;
     }
-    if ((err = store_tenant_dir_remove(path)) != STORE_OK)
+    if ((err = store_rmtree(path)) != STORE_OK)
         store_log(LOG_WARNING, "tenant %llu left the registry but its folder "
                   "could not be removed", (unsigned long long)id);
 out:
