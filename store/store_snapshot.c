@@ -145,29 +145,109 @@ static store_err snap_manifest_seal(const struct store *s, const char *name,
     return err;
 }
 
-/* Parse one "tenant ..." line into `t`. */
+/* A number in canonical form at *p (digits of `base`, no sign, no
+ * leading zero but in "0" itself, at most `max`) ending at the character
+ * `end`; *p moves past that character. */
+static bool snap_num(const char **p, unsigned base, char end, uint64_t max,
+                     uint64_t *v)
+{
+    const char *s = *p;
+    uint64_t n = 0;
+
+    if (*s == end || (*s == '0' && s[1] != end))
+        return false;
+    for (; *s != end; s++) {
+        unsigned d = (unsigned)(unsigned char)*s - '0';
+
+        if (d >= base || n > (max - d) / base)
+            return false;
+        n = n * base + d;
+    }
+    *v = n;
+    *p = s + 1;
+    return true;
+}
+
+/* Parse one "tenant ..." line (up to its '\n') into `t`. */
 static bool snap_tenant_parse(const char *line, struct store_snapshot_tenant *t)
 {
-    unsigned long long id, seq, qb, qr;
-    unsigned uid, gid, mode;
-    int off = 0;
+    uint64_t id, seq, uid, gid, mode, qb, qr;
+    const char *p = line + strlen("tenant "), *nl;
+    size_t n;
 
     memset(t, 0, sizeof *t);
-    if (sscanf(line, "tenant %llu %llu %u %u %o %llu %llu %n", &id, &seq,
-               &uid, &gid, &mode, &qb, &qr, &off) != 7 || off == 0)
+    if (strncmp(line, "tenant ", strlen("tenant ")) != 0 ||
+        !snap_num(&p, 10, ' ', STORE_TENANT_MAX, &id) || id == 0 ||
+        !snap_num(&p, 10, ' ', UINT64_MAX, &seq) ||
+        !snap_num(&p, 10, ' ', UINT32_MAX, &uid) ||
+        !snap_num(&p, 10, ' ', UINT32_MAX, &gid) ||
+        !snap_num(&p, 8, ' ', 07777, &mode) ||
+        !snap_num(&p, 10, ' ', UINT64_MAX, &qb) ||
+        !snap_num(&p, 10, ' ', UINT64_MAX, &qr))
         return false;
-    if (strlen(line + off) > STORE_NAME_MAX ||
-        store_tenant_name_check(line + off, strlen(line + off)) != STORE_OK)
+    nl = strchr(p, '\n');
+    n = (size_t)(nl - p);
+    if (n > STORE_NAME_MAX || store_tenant_name_check(p, n) != STORE_OK)
         return false;
     t->info.id = id;
     t->applied_seq = seq;
-    t->info.uid = uid;
-    t->info.gid = gid;
-    t->info.mode = mode & 07777;
+    t->info.uid = (uint32_t)uid;
+    t->info.gid = (uint32_t)gid;
+    t->info.mode = (uint32_t)mode;
     t->info.quota_bytes = qb;
     t->info.quota_records = qr;
-    strcpy(t->info.name, line + off);
+    memcpy(t->info.name, p, n);
+    t->info.name[n] = '\0';
     return true;
+}
+
+store_err store_snapshot_manifest_parse(const char *text, size_t len,
+                                        struct store_snapshot *m)
+{
+    static const char head[] = "tenantfs snapshot 1\ncreated ";
+    const char *p = text, *end = text + len;
+    uint64_t sec, nsec = 0;
+
+    memset(m, 0, sizeof *m);
+    /* Lines, each ending in '\n', and no NUL: then strchr finds them. */
+    if (len == 0 || text[len - 1] != '\n' || memchr(text, '\0', len) != NULL ||
+        len < sizeof head - 1 || memcmp(text, head, sizeof head - 1) != 0)
+        return STORE_EIO;
+    p += sizeof head - 1;
+    if (!snap_num(&p, 10, '.', INT64_MAX, &sec) || sec == 0)
+        return STORE_EIO;
+    for (int i = 0; i < 9; i++, p++) {
+        if (*p < '0' || *p > '9')
+            return STORE_EIO;
+        nsec = nsec * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p++ != '\n')
+        return STORE_EIO;
+    m->created.tv_sec = (time_t)sec;
+    m->created.tv_nsec = (long)nsec;
+    while (p < end) {
+        struct store_snapshot_tenant *t =
+            realloc(m->tenants, (m->ntenants + 1) * sizeof *t);
+
+        if (t == NULL) {
+            store_snapshot_free(m);
+            return STORE_ENOMEM;
+        }
+        m->tenants = t;
+        t = &m->tenants[m->ntenants];
+        if (!snap_tenant_parse(p, t))
+            goto bad;
+        for (size_t i = 0; i < m->ntenants; i++)
+            if (m->tenants[i].info.id == t->info.id ||
+                strcmp(m->tenants[i].info.name, t->info.name) == 0)
+                goto bad;       /* a tenant twice */
+        m->ntenants++;
+        p = strchr(p, '\n') + 1;
+    }
+    return STORE_OK;
+bad:
+    store_snapshot_free(m);
+    return STORE_EIO;
 }
 
 store_err store_snapshot_manifest_read(const struct store *s, const char *dir,
@@ -176,7 +256,7 @@ store_err store_snapshot_manifest_read(const struct store *s, const char *dir,
 {
     uint8_t ad[sizeof SNAP_AD_PREFIX + STORE_SNAPSHOT_NAME_MAX];
     size_t adlen, len = 0;
-    char *path = NULL, *text = NULL, *line, *save = NULL;
+    char *path = NULL, *text = NULL;
     uint8_t *buf = NULL;
     seal_key *k = NULL;
     struct stat st;
@@ -204,30 +284,7 @@ store_err store_snapshot_manifest_read(const struct store *s, const char *dir,
     snap_ad(name, ad, &adlen);
     if (seal_open(k, ad, adlen, buf, len, text) != 0)
         goto out;                       /* damaged, or not this store's */
-    text[len - SEAL_OVERHEAD] = '\0';
-    line = strtok_r(text, "\n", &save);
-    if (line == NULL || strcmp(line, "tenantfs snapshot 1") != 0)
-        goto out;
-    while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
-        long long sec;
-        long nsec;
-        if (sscanf(line, "created %lld.%ld", &sec, &nsec) == 2) {
-            m->created.tv_sec = sec;
-            m->created.tv_nsec = nsec;
-            continue;
-        }
-        struct store_snapshot_tenant *p =
-            realloc(m->tenants, (m->ntenants + 1) * sizeof *p);
-        if (p == NULL) {
-            err = STORE_ENOMEM;
-            goto out;
-        }
-        m->tenants = p;
-        if (!snap_tenant_parse(line, &m->tenants[m->ntenants]))
-            goto out;
-        m->ntenants++;
-    }
-    err = m->created.tv_sec > 0 ? STORE_OK : STORE_EIO;
+    err = store_snapshot_manifest_parse(text, len - SEAL_OVERHEAD, m);
 out:
     if (err != STORE_OK)
         store_snapshot_free(m);

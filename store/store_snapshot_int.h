@@ -15,6 +15,12 @@ char *store_snapshot_path(const struct store *s, const char *name);
 store_err store_snapshot_manifest_read(const struct store *s, const char *dir,
                                        const char *name,
                                        struct store_snapshot *m);
+/* Parse the `len` bytes of a manifest's plaintext (the format in
+ * store_snapshot.c, in the canonical form its writer gives: anything else
+ * is refused) into `m` (m->name and m->bytes are left to the caller;
+ * nothing to free on failure).  STORE_EIO (malformed), STORE_ENOMEM. */
+store_err store_snapshot_manifest_parse(const char *text, size_t len,
+                                        struct store_snapshot *m);
 /* The folder of tenant `id`'s copy inside the snapshot folder `snapdir`
  * (malloc'd), optionally its database file: the layout's one spelling. */
 char *store_snapshot_tenant_path(const char *snapdir, uint64_t id,
