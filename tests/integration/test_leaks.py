@@ -12,6 +12,8 @@ the daemon's exit, and a report fails the test."""
 
 import os
 
+import util
+
 CYCLES = 10000
 
 
@@ -64,3 +66,31 @@ def test_no_descriptor_or_memory_growth_over_10000_record_lifetimes(mounted, acm
     # with a load average of 5 on 2 CPUs.
     assert anon1 - anon0 < 40 * 2**20, \
         "anonymous memory grew by %.1f MiB" % ((anon1 - anon0) / 2**20)
+
+
+def test_open_tenants_cost_little_memory(store):
+    """Each tenant the daemon opens costs a few tens of KiB of anonymous
+    memory, not the 1.5 MiB that glibc's rising mmap threshold made of
+    LMDB's page lists (fs_main.c): 100 tenants opened by a fresh daemon
+    (one record written and read in each) measured 5.3 MiB with the fix
+    and 161 MiB without it; under ASan, whose allocator is its own, 49 MiB."""
+    names = ["t%03d" % i for i in range(100)]
+    for n in names:
+        store.add_tenant(n)
+    m = store.mount()
+    m.start()
+    try:
+        _, anon0 = daemon_status(m.proc.pid)
+        for n in names:
+            with open(m.path(n, "rec"), "wb") as f:
+                f.write(b"x" * 1024)
+        for n in names:
+            with open(m.path(n, "rec"), "rb") as f:
+                assert f.read() == b"x" * 1024
+        _, anon1 = daemon_status(m.proc.pid)
+    finally:
+        m.stop()
+    grew = (anon1 - anon0) / 2**20
+    print("RssAnon grew %.1f MiB for %d tenants" % (grew, len(names)))
+    assert grew < (100 if util.built_with_asan() else 40), \
+        "anonymous memory grew by %.1f MiB for %d tenants" % (grew, len(names))
