@@ -75,8 +75,9 @@ static const char ctl_usage_main[] =
     "such a folder back into the store it came from.  Snapshots keep\n" \
     "opening after `tenantctl passwd`.  `restore` replaces the content of\n" \
     "the tenants named (all of the snapshot's without --tenant: the whole\n" \
-    "store) with their copies in the snapshot; for now the store must be\n" \
-    "unmounted (it says so).  See docs/snapshots.md.\n"
+    "store) with their copies in the snapshot; while the store is mounted\n" \
+    "the daemon does it online, tenant by tenant (files of the tenant open\n" \
+    "before then fail with ESTALE).  See docs/snapshots.md.\n"
 
 static const struct ctl_usage {
     const char *cmd;
