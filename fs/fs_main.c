@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -361,15 +360,6 @@ int main(int argc, char *argv[])
     store_err e;
     int e2;
 
-    /* Every open tenant's LMDB env allocates 3 MiB of page lists, of
-     * which a write transaction touches a few KiB.  glibc serves such
-     * blocks with fresh mmaps, untouched until used, only while its mmap
-     * threshold stays put; by default it rises past them once one is
-     * freed, and from then on each comes from the heap and is zeroed by
-     * calloc, all of it resident: 1.5 MiB of anonymous memory for every
-     * tenant opened, 1.4 GiB for 1,000 (tools/bench --workloads scale).
-     * Setting the threshold fixes it where it is (docs/benchmarks.md). */
-    (void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     memset(&cl, 0, sizeof(cl));
     if (fuse_opt_parse(&args, &opts, fs_opt_spec, fs_opt_proc) != 0)
         goto out;
