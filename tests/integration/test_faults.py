@@ -40,19 +40,6 @@ def _clear(faults, call):
     os.unlink(os.path.join(faults, call))
 
 
-def _put(path, data, sync=False):
-    with open(path, "wb") as f:
-        f.write(data)
-        if sync:
-            f.flush()
-            os.fsync(f.fileno())
-
-
-def _get(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
 def _errno_of(fn, *args):
     try:
         fn(*args)
@@ -104,8 +91,8 @@ def test_fdatasync_eio_turns_the_mount_read_only(store, preload):
     m.start()
     a = m.path("acme")
     try:
-        _put(os.path.join(a, "a"), b"synced", sync=True)
-        _put(os.path.join(a, "b"), b"closed")
+        util.put(os.path.join(a, "a"), b"synced", sync=True)
+        util.put(os.path.join(a, "b"), b"closed")
         assert _stats_when(store, lambda s: s["daemon"])["read_only"] is False
         _trigger(faults, "fdatasync", errno.EIO)
         # The write reaches the daemon (acknowledged, journalled); the
@@ -119,8 +106,8 @@ def test_fdatasync_eio_turns_the_mount_read_only(store, preload):
         with open(os.path.join(a, "a"), "rb") as f:
             assert _errno_of(os.fsync, f.fileno()) == errno.EIO
         # Reads show every acknowledged change.
-        assert _get(os.path.join(a, "a")) == b"acked!"
-        assert _get(os.path.join(a, "b")) == b"closed"
+        assert util.get(os.path.join(a, "a")) == b"acked!"
+        assert util.get(os.path.join(a, "b")) == b"closed"
         assert sorted(os.listdir(a)) == ["a", "b"]
         st = _stats_when(store, lambda s: s["read_only"])
         assert st["read_only"] is True and "I/O error" in st["failure"], st
@@ -132,9 +119,9 @@ def test_fdatasync_eio_turns_the_mount_read_only(store, preload):
     m2 = store.mount()
     m2.start()
     try:
-        assert _get(m2.path("acme", "a")) == b"acked!"
-        assert _get(m2.path("acme", "b")) == b"closed"
-        _put(m2.path("acme", "c"), b"writable again", sync=True)
+        assert util.get(m2.path("acme", "a")) == b"acked!"
+        assert util.get(m2.path("acme", "b")) == b"closed"
+        util.put(m2.path("acme", "c"), b"writable again", sync=True)
         st = _stats_when(store, lambda s: s["daemon"] and s["fsyncs"] >= 1)
         assert st["read_only"] is False and st["replayed"] >= 1, st
     finally:
@@ -146,12 +133,12 @@ def test_read_only_store_folder_turns_the_mount_read_only(store, preload):
     m.start()
     a = m.path("acme")
     try:
-        _put(os.path.join(a, "b"), b"before")
+        util.put(os.path.join(a, "b"), b"before")
         _trigger(faults, "pwrite", errno.EROFS)
         assert _errno_of(os.mkdir, os.path.join(a, "d")) == errno.EROFS
         _clear(faults, "pwrite")
         _refuses_every_change(a)
-        assert _get(os.path.join(a, "b")) == b"before"
+        assert util.get(os.path.join(a, "b")) == b"before"
         assert _stats_when(store, lambda s: s["read_only"])["read_only"] is True
     finally:
         m.stop()
@@ -159,7 +146,7 @@ def test_read_only_store_folder_turns_the_mount_read_only(store, preload):
     m2.start()
     try:
         assert sorted(os.listdir(m2.path("acme"))) == ["b"]
-        assert _get(m2.path("acme", "b")) == b"before"
+        assert util.get(m2.path("acme", "b")) == b"before"
         os.mkdir(m2.path("acme", "d"))
     finally:
         m2.stop()
@@ -170,12 +157,12 @@ def test_full_disk_fails_only_the_op(store, preload):
     m.start()
     a = m.path("acme")
     try:
-        _put(os.path.join(a, "b"), b"before")
+        util.put(os.path.join(a, "b"), b"before")
         _trigger(faults, "pwrite", errno.ENOSPC)
         assert _errno_of(os.mkdir, os.path.join(a, "d")) == errno.ENOSPC
         _clear(faults, "pwrite")
         os.mkdir(os.path.join(a, "d"))          # room again: works
-        _put(os.path.join(a, "b"), b"after", sync=True)
+        util.put(os.path.join(a, "b"), b"after", sync=True)
         st = _stats_when(store, lambda s: s["daemon"] and s["fsyncs"] >= 1)
         assert st["read_only"] is False, st
     finally:
@@ -190,7 +177,7 @@ def test_no_online_restore_while_read_only_after_a_failure(store, preload):
     m.start()
     a = m.path("acme")
     try:
-        _put(os.path.join(a, "a"), b"in the snapshot", sync=True)
+        util.put(os.path.join(a, "a"), b"in the snapshot", sync=True)
         util.ctl("snapshot", "create", store.path, "s1", "--passfile",
                  store.passfile)
         _trigger(faults, "fdatasync", errno.EIO)
@@ -202,14 +189,14 @@ def test_no_online_restore_while_read_only_after_a_failure(store, preload):
         r = util.ctl("snapshot", "restore", store.path, "s1", "--tenant",
                      "acme", "--passfile", store.passfile, check=False)
         assert r.returncode == 1 and "read-only error state" in r.stderr, r.stderr
-        assert _get(os.path.join(a, "a")) == b"acked! snapshot"
+        assert util.get(os.path.join(a, "a")) == b"acked! snapshot"
     finally:
         m.stop()
     m.start()
     try:
-        assert _get(os.path.join(a, "a")) == b"acked! snapshot"
+        assert util.get(os.path.join(a, "a")) == b"acked! snapshot"
         util.ctl("snapshot", "restore", store.path, "s1", "--tenant", "acme",
                  "--passfile", store.passfile)
-        assert _get(os.path.join(a, "a")) == b"in the snapshot"
+        assert util.get(os.path.join(a, "a")) == b"in the snapshot"
     finally:
         m.stop()

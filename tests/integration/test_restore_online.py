@@ -21,19 +21,6 @@ def _ctl(store, *args, check=True):
                     store.passfile, check=check)
 
 
-def _put(path, data, fsync=False):
-    with open(path, "wb") as f:
-        f.write(data)
-        if fsync:
-            f.flush()
-            os.fsync(f.fileno())
-
-
-def _get(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
 def _writer(folder):
     """Creates w00000, w00001, ... in `folder`, printing each name once
     closed, until a write fails (then prints the error and stops)."""
@@ -81,27 +68,27 @@ def _tree(root):
         for x in dirs:
             out[os.path.relpath(os.path.join(d, x), root)] = "dir"
         for x in files:
-            out[os.path.relpath(os.path.join(d, x), root)] = _get(os.path.join(d, x))
+            out[os.path.relpath(os.path.join(d, x), root)] = util.get(os.path.join(d, x))
     return out
 
 
 def _acme_before(m):
     os.mkdir(m.path("acme", "docs"))
     for i in range(50):
-        _put(m.path("acme", "docs", "d%02d" % i), b"doc %d " % i * 30)
-    _put(m.path("acme", "keep"), b"the snapshot's keep")
-    _put(m.path("acme", "gone"), b"deleted after the snapshot")
+        util.put(m.path("acme", "docs", "d%02d" % i), b"doc %d " % i * 30)
+    util.put(m.path("acme", "keep"), b"the snapshot's keep")
+    util.put(m.path("acme", "gone"), b"deleted after the snapshot")
     os.symlink("keep", m.path("acme", "link"))
 
 
 def _acme_after(m):
     """Changes after the snapshot, which the restore must undo."""
-    _put(m.path("acme", "keep"), b"overwritten after the snapshot, longer")
+    util.put(m.path("acme", "keep"), b"overwritten after the snapshot, longer")
     os.unlink(m.path("acme", "gone"))
-    _put(m.path("acme", "new"), b"created after the snapshot")
+    util.put(m.path("acme", "new"), b"created after the snapshot")
     os.rename(m.path("acme", "docs", "d07"), m.path("acme", "d07-moved"))
     for i in range(50):            # new records reuse no old inode number...
-        _put(m.path("acme", "n%02d" % i), b"new %d" % i)
+        util.put(m.path("acme", "n%02d" % i), b"new %d" % i)
 
 
 def test_one_tenant_is_restored_while_mounted_and_others_keep_working(store):
@@ -148,9 +135,9 @@ def test_one_tenant_is_restored_while_mounted_and_others_keep_working(store):
             except OSError:
                 pass                # the close of a stale file may say so too
     # The restored tenant is writable as ever, beta holds all it wrote.
-    _put(m.path("acme", "after-restore"), b"written after the restore")
+    util.put(m.path("acme", "after-restore"), b"written after the restore")
     for n in names:
-        assert _get(m.path("beta", n)) == n.encode() * 100
+        assert util.get(m.path("beta", n)) == n.encode() * 100
     m.stop()
     m.start()
     try:
@@ -184,7 +171,7 @@ def test_a_crash_after_an_online_restore_replays_nothing_from_before(store):
         _acme_after(m)
         _written(w, len(names) + 50, names)
         _ctl(store, "restore", "s1", "--tenant", "acme")
-        _put(m.path("acme", "post"), b"fsynced after the restore", fsync=True)
+        util.put(m.path("acme", "post"), b"fsynced after the restore", sync=True)
         _written(w, len(names) + 20, names)
         m.kill()
     finally:
@@ -194,7 +181,7 @@ def test_a_crash_after_an_online_restore_replays_nothing_from_before(store):
         want["post"] = b"fsynced after the restore"
         assert _tree(m.path("acme")) == want
         for n in names:             # every record beta closed
-            assert _get(m.path("beta", n)) == n.encode() * 100
+            assert util.get(m.path("beta", n)) == n.encode() * 100
     finally:
         m.stop()
 
@@ -206,7 +193,7 @@ def test_restore_while_mounted_refuses_clearly(store):
     m.start()
     try:
         for t in ("acme", "beta", "gamma"):
-            _put(m.path(t, "rec"), b"before " + t.encode())
+            util.put(m.path(t, "rec"), b"before " + t.encode())
         _ctl(store, "create", "s1", "--tenant", "acme")
         _ctl(store, "create", "all")
         r = _ctl(store, "restore", "nosuch", "--tenant", "acme", check=False)
@@ -214,7 +201,7 @@ def test_restore_while_mounted_refuses_clearly(store):
         r = _ctl(store, "restore", "s1", "--tenant", "beta", check=False)
         assert r.returncode == 1 and "holds no tenant 'beta'" in r.stderr, r.stderr
         for t in ("acme", "beta", "gamma"):
-            _put(m.path(t, "rec"), b"after")
+            util.put(m.path(t, "rec"), b"after")
         util.ctl("tenant", "remove", store.path, "gamma", "--passfile",
                  store.passfile)
         # The whole store while mounted: every tenant it can, online.
@@ -223,11 +210,11 @@ def test_restore_while_mounted_refuses_clearly(store):
         assert "tenant acme restored" in r.stdout and "tenant beta restored" in r.stdout
         assert "'gamma' was removed" in r.stderr, r.stderr
         for t in ("acme", "beta"):
-            assert _get(m.path(t, "rec")) == b"before " + t.encode()
+            assert util.get(m.path(t, "rec")) == b"before " + t.encode()
         assert sorted(os.listdir(m.mnt)) == ["acme", "beta"]
         # A tenant restored twice in one mount, and removed afterwards.
         _ctl(store, "restore", "s1", "--tenant", "acme")
-        assert _get(m.path("acme", "rec")) == b"before acme"
+        assert util.get(m.path("acme", "rec")) == b"before acme"
         util.ctl("tenant", "remove", store.path, "acme", "--passfile",
                  store.passfile)
         assert sorted(os.listdir(m.mnt)) == ["beta"]

@@ -36,11 +36,6 @@ def _read(path):
         return f.read()
 
 
-def _write(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
-
-
 def _errno_of(fn, *args):
     try:
         fn(*args)
@@ -64,12 +59,12 @@ def _fill_acme(m):
     a = m.path("acme")
     old = {"rec": b"the record as it was " * 50, "big": os.urandom(BIG),
            "sub/inner": b"inside the folder"}
-    _write(os.path.join(a, "rec"), old["rec"])
-    _write(os.path.join(a, "big"), old["big"])
+    util.put(os.path.join(a, "rec"), old["rec"])
+    util.put(os.path.join(a, "big"), old["big"])
     os.symlink("rec", os.path.join(a, "link"))
     os.setxattr(os.path.join(a, "rec"), "user.colour", b"blue")
     os.mkdir(os.path.join(a, "sub"), 0o750)
-    _write(os.path.join(a, "sub", "inner"), old["sub/inner"])
+    util.put(os.path.join(a, "sub", "inner"), old["sub/inner"])
     os.chmod(os.path.join(a, "rec"), 0o640)
     return old
 
@@ -79,7 +74,7 @@ def test_cp_restores_the_snapshots_bytes(m, store, workdir):
     _snap(store, "create", "s1")
     a = m.path("acme")
     # The live tenant moves on.
-    _write(os.path.join(a, "rec"), b"changed")
+    util.put(os.path.join(a, "rec"), b"changed")
     with open(os.path.join(a, "big"), "r+b") as f:
         f.truncate(1000)
     os.unlink(os.path.join(a, "link"))
@@ -139,11 +134,11 @@ def test_hidden_at_the_root_found_by_name_follows_create_and_delete(m, store):
     assert (st.st_uid, st.st_gid) == (0, 0)
     assert os.listdir(m.path(".snapshots")) == []
 
-    _write(m.path("acme", "r"), b"one")
+    util.put(m.path("acme", "r"), b"one")
     _snap(store, "create", "first")         # while mounted: no remount
     assert os.listdir(m.path(".snapshots")) == ["first"]
     assert sorted(os.listdir(m.path(".snapshots", "first"))) == ["acme", "team"]
-    _write(m.path("acme", "r"), b"two")
+    util.put(m.path("acme", "r"), b"two")
     _snap(store, "create", "second")
     assert sorted(os.listdir(m.path(".snapshots"))) == ["first", "second"]
     assert _read(m.path(".snapshots", "first", "acme", "r")) == b"one"
@@ -165,7 +160,7 @@ def test_hidden_at_the_root_found_by_name_follows_create_and_delete(m, store):
     finally:
         os.close(fd)
     # Made again under the same name: the new one's content, not the old.
-    _write(m.path("acme", "r"), b"three")
+    util.put(m.path("acme", "r"), b"three")
     _snap(store, "create", "first")
     assert _read(m.path(".snapshots", "first", "acme", "r")) == b"three"
     # find and du of the mount do not walk the snapshots.

@@ -87,6 +87,22 @@ def unmount(path, lazy=True):
                           text=True)
 
 
+def put(path, data, sync=False):
+    """Write `data` as the whole of file `path` (made or truncated), fsynced
+    before the close when `sync`."""
+    with open(path, "wb") as f:
+        f.write(data)
+        if sync:
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def get(path):
+    """The bytes of file `path`."""
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def write_passfile(path, secret):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
