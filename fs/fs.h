@@ -14,12 +14,16 @@
  * tracked (forget is a no-op); only open files are counted (struct fs_open),
  * so that a record unlinked while open keeps its data until the last close.
  *
- * Permissions: the kernel checks them (default_permissions) and the daemon
- * checks again with the caller's credentials (fs_perm.c): every op naming a
- * tenant inode passes the tenant gate (search permission on the tenant's
- * folder, from the registry), then the op's own check; ops on an open
- * handle, and getattr, listxattr and getxattr (which the kernel also sends
- * for fstat, flistxattr and fgetxattr), skip the gate.  uid 0 passes all.
+ * Permissions: the daemon checks them, alone (no default_permissions: the
+ * kernel's check would cost a GETATTR of the folder after every change in
+ * it), with the caller's credentials (fs_perm.c): every op naming a tenant
+ * inode passes the tenant gate (search permission on the tenant's folder,
+ * from the registry), then the op's own check; ops on an open handle, and
+ * getattr, listxattr and getxattr (which the kernel also sends for fstat,
+ * flistxattr and fgetxattr), skip the gate.  uid 0 passes all.  The kernel
+ * walks the names it caches without asking, so names are cached only in
+ * folders everyone may search (fs_child_timeout), and when that changes
+ * the kernel is told to forget them (fs_inval.c, fs_tenant_changed).
  *
  * Lock order: fs_ctx.open_lock is a leaf lock; no store call is made while it
  * is held.  The snapshot view's lock (fs_snapview.c) is taken with no other
@@ -29,8 +33,10 @@
 #ifndef TENANTFS_FS_H
 #define TENANTFS_FS_H
 
+#include <errno.h>
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -74,7 +80,6 @@ enum fs_req_kind {
     FS_REQ_OPEN,
     FS_REQ_READ,
     FS_REQ_WRITE,
-    FS_REQ_FLUSH,
     FS_REQ_RELEASE,
     FS_REQ_FSYNC,
     FS_REQ_OPENDIR,
@@ -89,6 +94,7 @@ enum fs_req_kind {
     FS_REQ_REMOVEXATTR,
     FS_REQ_CREATE,
     FS_REQ_FALLOCATE,
+    FS_REQ_ACCESS,
     FS_REQ_COUNT
 };
 
@@ -107,6 +113,9 @@ struct fs_ctx {
     struct fuse_session *se;    /* for cache invalidations (notify_*) */
     struct fs_admin *admin;     /* NULL when not serving the admin socket */
     struct fs_inval *inval;     /* NULL when not started */
+    pthread_t main_thread, stopper;     /* fs_stop.c */
+    bool stopper_started;
+    atomic_bool served;         /* the main thread is out of the loop */
     struct timespec mounted;    /* times of the mount root */
     pthread_mutex_t open_lock;  /* protects open_tab and removing */
     struct fs_open **open_tab;  /* hash buckets, FS_OPEN_BUCKETS of them */
@@ -228,6 +237,7 @@ struct fs_dirbuf {
     size_t size, used;
     bool plus;
     uint64_t tid;               /* tenant of the listed folder, 0 at root */
+    double child_timeout;       /* its names' (fs_child_timeout) */
 };
 
 /* Add one entry whose next offset is `next`; with `counted`, readdirplus
@@ -292,12 +302,13 @@ int fs_tenant_add(struct fs_ctx *c, const char *name, uint32_t uid,
  * Returns 0 or an errno (ENOENT, EBUSY, ENOTEMPTY, EIO, ...). */
 int fs_tenant_remove(struct fs_ctx *c, const char *name, bool only_empty);
 
-/* Tenant `id` changed owner, group or mode, was added or was removed: drop
- * the attributes the kernel caches of its folder so the change applies at
- * once (not its entry at the mount root: see fs_tenant.c).  Must not be
- * called from a FUSE request handler (the kernel may hold the locks the
- * notification needs): the admin socket's thread calls it. */
-void fs_tenant_changed(struct fs_ctx *c, uint64_t id);
+/* Tenant `id`, named `name`, changed owner, group or mode, was added or
+ * was removed: drop the attributes the kernel caches of its folder, and
+ * its entry at the mount root with everything cached below it, so the
+ * change applies at once (see fs_tenant.c).  Must not be called from a
+ * FUSE request handler (the kernel may hold the locks the notifications
+ * take): the admin thread calls it. */
+void fs_tenant_changed(struct fs_ctx *c, uint64_t id, const char *name);
 
 /* Restore tenant `name` from snapshot `snap` while mounted (the admin
  * socket's `restore`): store_snapshot_restore_live(), the tenant served
@@ -335,6 +346,20 @@ int fs_admin_start(struct fs_ctx *c);
 /* Stop serving and remove the socket.  NULL-safe on c->admin. */
 void fs_admin_stop(struct fs_ctx *c);
 
+/* ---- an orderly stop (fs_stop.c) ---------------------------------------- */
+
+/* Take SIGTERM, SIGINT and SIGHUP on a thread of their own, which stops the
+ * admin and invalidation threads while the session still serves, then ends
+ * the session.  From the main thread, which then runs the session loop,
+ * after fs_admin_start().  Returns 0 or an errno. */
+int fs_stop_start(struct fs_ctx *c);
+/* Block those signals in the calling thread: in main before any thread
+ * is created, so that every thread inherits the mask. */
+void fs_stop_block(void);
+/* After the loop ended, before fs_admin_stop() and fs_inval_stop(): end
+ * that thread (it may have stopped them already).  Safe if not started. */
+void fs_stop_join(struct fs_ctx *c);
+
 /* ---- invalidations off the request threads (fs_inval.c) ----------------- */
 
 /* Start the thread that sends the kernel the invalidations a request
@@ -344,8 +369,20 @@ int fs_inval_start(struct fs_ctx *c);
  * attributes of `ino`.  Never blocks; does nothing when not started, when
  * stopping, or when the queue is full.  Safe in a request handler. */
 void fs_inval_inode(struct fs_ctx *c, fuse_ino_t ino);
-/* Stop the thread (after the session stopped serving, before the
- * unmount); what is still queued is dropped.  NULL-safe on c->inval. */
+/* Likewise: that the kernel forget name `name` in folder `parent`, and
+ * everything it cached below it. */
+void fs_inval_entry(struct fs_ctx *c, fuse_ino_t parent, const char *name);
+/* Likewise for every name in folder `dir` (read from the store then). */
+void fs_inval_children(struct fs_ctx *c, fuse_ino_t dir);
+/* `name` was just moved into folder `dir` (local inode `local` of t) by a
+ * rename from another folder: the kernel keeps the entry it had, with the
+ * cache time of the folder it came from; if not everyone may search `dir`
+ * (fs_child_timeout 0), have it forgotten (fs_inval_entry). */
+void fs_inval_moved_in(struct fs_ctx *c, store_tenant *t, fuse_ino_t dir,
+                       uint64_t local, const char *name);
+/* Stop the thread (while the session still serves, fs_stop.c, or after it
+ * stopped; before the unmount); what is still queued is dropped.
+ * NULL-safe on c->inval. */
 void fs_inval_stop(struct fs_ctx *c);
 
 /* ---- open files and orphans (fs_inode.c) -------------------------------- */
@@ -420,6 +457,14 @@ static inline bool fs_cred_is_root(const struct fs_cred *cr)
     return cr->uid == 0;
 }
 
+/* A change of the names at the mount root (a synthesised 0755 root:root
+ * folder) other than mkdir and rmdir of a tenant: EACCES for users, who may
+ * not write the folder; EPERM for root, for whom only tenants live there. */
+static inline int fs_root_change_err(const struct fs_cred *cr)
+{
+    return fs_cred_is_root(cr) ? EPERM : EACCES;
+}
+
 /* May the caller have `want` on an object of uid:gid and mode?  Owner bits
  * for the owner, group bits for members, other bits for the rest; uid 0
  * may do anything.  Returns 0 or EACCES. */
@@ -458,6 +503,23 @@ int fs_perm_resolve_held(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t ino,
 int fs_perm_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
                 unsigned want);
 
+/* How long the kernel may cache the names in folder `dir` (local inode
+ * number `local`; attributes `a`, unused for the tenant's own folder).
+ * The kernel checks no permission itself (no default_permissions), so a
+ * cached name is a path walk nobody asks us about: FS_TIMEOUT only where
+ * every caller may search the folder anyway (owner, group and other all
+ * have x), or in the tenant's folder, whose own entry is not cached for a
+ * tenant not everyone may search (the gate); 0 elsewhere, so that every
+ * walk through the folder is a lookup the daemon checks. */
+double fs_child_timeout(uint64_t local, const struct store_attr *a);
+
+/* Search (x) on folder `dir` of t, for a lookup in it, and the entry
+ * timeout of its names (fs_child_timeout).  The tenant's folder costs
+ * nothing (the gate checked search); other folders one store_getattr.
+ * Returns 0, EACCES, ENOTDIR or a store errno. */
+int fs_perm_lookup_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
+                       double *child_timeout);
+
 /* The sticky-bit rule: in a folder with S_ISVTX only the folder's owner,
  * the victim's owner or root removes or renames the victim.  0 or EPERM. */
 int fs_perm_sticky(struct fs_cred *cr, const struct store_attr *dir,
@@ -476,6 +538,13 @@ int fs_perm_remove(struct fs_cred *cr, store_tenant *t, uint64_t dir,
 int fs_perm_rename(struct fs_cred *cr, store_tenant *t, uint64_t dir,
                    const char *name, uint64_t newdir, const char *newname,
                    bool exchange);
+
+/* The source of a hard link, as the kernel's fs.protected_hardlinks has it
+ * (may_linkat): its owner (or root) links anything; anyone else only a
+ * regular file that is neither setuid nor setgid-executable and that they
+ * may read and write.  Only while /proc/sys/fs/protected_hardlinks is 1
+ * (read when a non-owner links).  Returns 0, EPERM or a store errno. */
+int fs_perm_link_source(struct fs_cred *cr, store_tenant *t, uint64_t local);
 
 /* __FMODE_EXEC: the kernel's mark, in the open flags, of an open for
  * execve() or uselib() (include/linux/fs.h; not in the C library's
@@ -549,7 +618,6 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                 struct fuse_file_info *fi);
 void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
                  off_t off, struct fuse_file_info *fi);
-void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
                  struct fuse_file_info *fi);
@@ -557,6 +625,7 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
                      off_t length, struct fuse_file_info *fi);
 
 void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
 void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
                    int to_set, struct fuse_file_info *fi);
 void fs_op_statfs(fuse_req_t req, fuse_ino_t ino);

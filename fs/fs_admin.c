@@ -101,7 +101,7 @@ static void fs_admin_add(struct fs_ctx *c, const struct admin_req *req,
         fs_admin_store_err(rep, e);
         return;
     }
-    fs_tenant_changed(c, id);
+    fs_tenant_changed(c, id, req->args[0]);
     if ((e = store_sync(c->store)) != STORE_OK)
         fs_admin_store_err(rep, e);
 }
@@ -129,7 +129,7 @@ static void fs_admin_remove(struct fs_ctx *c, const struct admin_req *req,
         admin_reply_err(rep, rc, "%s", strerror(rc));
         return;
     }
-    fs_tenant_changed(c, info.id);
+    fs_tenant_changed(c, info.id, name);
 }
 
 /* chown NAME UID|- GID|-, chmod NAME MODE, quota NAME BYTES|- RECORDS|- */
@@ -169,7 +169,7 @@ static void fs_admin_update(struct fs_ctx *c, const struct admin_req *req,
         return;
     }
     if (mask & (STORE_TENANT_SET_UID | STORE_TENANT_SET_GID | STORE_TENANT_SET_MODE))
-        fs_tenant_changed(c, cur.id);
+        fs_tenant_changed(c, cur.id, name);
 }
 
 struct fs_admin_list {

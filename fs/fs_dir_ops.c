@@ -39,6 +39,7 @@ void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     struct fs_cred cr;
     store_tenant *t;
     uint64_t local;
+    double timeout;
     int err;
 
     fs_cred_init(&cr, req);
@@ -53,16 +54,17 @@ void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     }
     err = fs_perm_resolve(c, &cr, parent, &t, &local);
     if (err == 0)
-        err = fs_perm_dir(&cr, t, local, FS_MAY_EXEC);
+        err = fs_perm_lookup_dir(&cr, t, local, &timeout);
     if (err == 0)
         err = fs_errno(store_lookup(t, local, name, strlen(name), &a));
     if (err == 0) {
         fs_attr_to_entry(fs_ino_tenant(parent), &a, &e);
+        e.entry_timeout = timeout;
     } else if (err == ENOENT) {
         /* We are the only writer below the root: let the kernel cache the
          * absence for as long as it caches an entry (ino 0 = negative). */
         memset(&e, 0, sizeof(e));
-        e.entry_timeout = FS_TIMEOUT;
+        e.entry_timeout = timeout;
         err = 0;
     }
 out:
@@ -84,13 +86,13 @@ int fs_node_make(fuse_req_t req, fuse_ino_t parent, const char *name,
     size_t tlen = target != NULL ? strlen(target) : 0;
     int err;
 
+    fs_cred_init(&cr, req);
     if (fs_ino_in_snapview(parent))
         return EROFS;
     if (fs_ino_is_root(parent))
-        return EPERM;
+        return fs_root_change_err(&cr);
     if (S_ISCHR(mode) || S_ISBLK(mode))
         return EPERM;           /* docs/semantics.md: no device nodes */
-    fs_cred_init(&cr, req);
     gid = cr.gid;
     err = fs_perm_resolve(c, &cr, parent, &t, &local);
     if (err != 0)
@@ -113,6 +115,7 @@ int fs_node_make(fuse_req_t req, fuse_ino_t parent, const char *name,
     if (err != 0)
         return err;
     fs_attr_to_entry(fs_ino_tenant(parent), &a, e);
+    e->entry_timeout = fs_child_timeout(local, &pa);
     return 0;
 }
 
@@ -215,6 +218,10 @@ void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
         fuse_reply_err(req, EROFS);
         return;
     }
+    if (fs_ino_is_root(parent)) {
+        fuse_reply_err(req, fs_root_change_err(&cr));
+        return;
+    }
     err = fs_perm_resolve(c, &cr, parent, &t, &local);
     if (err == 0)
         err = fs_perm_remove(&cr, t, local, name, false);
@@ -279,7 +286,7 @@ void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
               strcmp(newname, FS_SNAPDIR_NAME) == 0))
         err = EROFS;            /* before EXDEV: into or out of the view */
     else if (fs_ino_is_root(parent) || fs_ino_is_root(newparent))
-        err = EPERM;
+        err = fs_root_change_err(&cr);
     else if (fs_ino_tenant(parent) != fs_ino_tenant(newparent))
         err = EXDEV;
     if (err != 0)
@@ -300,6 +307,11 @@ void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
                                     &orphan));
     if (err == 0)
         fs_orphan_note(c, fs_ino_tenant(parent), t, orphan);
+    if (err == 0 && newlocal != local) {
+        fs_inval_moved_in(c, t, newparent, newlocal, newname);
+        if (flags & RENAME_EXCHANGE)
+            fs_inval_moved_in(c, t, parent, local, name);
+    }
 out:
     fuse_reply_err(req, err);
 }
@@ -309,7 +321,7 @@ void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 {
     struct fs_ctx *c = fs_ctx_of(req);
     struct fuse_entry_param e;
-    struct store_attr a;
+    struct store_attr a, pa;
     struct fs_cred cr;
     store_tenant *t, *nt;
     uint64_t local, newlocal;
@@ -321,7 +333,7 @@ void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
         goto out;
     }
     if (fs_ino_is_root(ino) || fs_ino_is_root(newparent)) {
-        err = EPERM;
+        err = fs_ino_is_root(newparent) ? fs_root_change_err(&cr) : EPERM;
         goto out;
     }
     if (fs_ino_tenant(ino) != fs_ino_tenant(newparent)) {
@@ -332,12 +344,20 @@ void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
     if (err == 0)
         err = fs_ino_resolve(c, newparent, &nt, &newlocal);
     if (err == 0)
-        err = fs_perm_dir(&cr, t, newlocal, FS_MAY_WRITE | FS_MAY_EXEC);
+        err = fs_errno(store_getattr(t, newlocal, &pa));
+    if (err == 0 && !S_ISDIR(pa.mode))
+        err = ENOTDIR;
+    if (err == 0)
+        err = fs_perm_attr(&cr, &pa, FS_MAY_WRITE | FS_MAY_EXEC);
+    if (err == 0)
+        err = fs_perm_link_source(&cr, t, local);
     if (err == 0)
         err = fs_errno(store_link(t, local, newlocal, newname,
                                   strlen(newname), &a));
-    if (err == 0)
+    if (err == 0) {
         fs_attr_to_entry(fs_ino_tenant(ino), &a, &e);
+        e.entry_timeout = fs_child_timeout(newlocal, &pa);
+    }
 out:
     if (err != 0)
         fuse_reply_err(req, err);
@@ -395,7 +415,7 @@ static int fs_dirbuf_store_fn(const char *name, size_t len,
         st.st_ino = fs_ino_make(d->tid, a->ino);
         st.st_mode = a->mode & S_IFMT;
     }
-    return fs_dirbuf_add(d, nm, &st, true, FS_TIMEOUT, (off_t)cookie);
+    return fs_dirbuf_add(d, nm, &st, true, d->child_timeout, (off_t)cookie);
 }
 
 /* Root listing: a tenant's offset is its id + 2.  Tenants the caller may
@@ -435,12 +455,14 @@ static int fs_dirbuf_tenant_fn(const struct store_tenant_info *info, void *arg)
  * descriptor does). */
 #define FS_DIR_OPENED 1u
 #define FS_DIR_COUNTED 2u      /* in the open-file table (a tenant folder) */
+#define FS_DIR_PRIVATE 4u      /* not everyone may search it: names uncached */
 
 static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
                         off_t off, bool plus, const struct fuse_file_info *fi)
 {
     struct fs_ctx *c = fs_ctx_of(req);
-    struct fs_dirbuf d = { .req = req, .size = size, .plus = plus };
+    struct fs_dirbuf d = { .req = req, .size = size, .plus = plus,
+                           .child_timeout = FS_TIMEOUT };
     struct fs_cred cr;
     struct stat st;
     store_tenant *t = NULL;
@@ -461,6 +483,10 @@ static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
         if (err != 0)
             goto out;
         d.tid = fs_ino_tenant(ino);
+        /* As of its opening (a listing without one names nothing the
+         * kernel caches: readdirplus always comes with a handle). */
+        if (fi == NULL || (fi->fh & FS_DIR_PRIVATE))
+            d.child_timeout = 0;
     }
     memset(&st, 0, sizeof(st));
     st.st_mode = S_IFDIR;
@@ -544,6 +570,8 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return;
     }
     fi->fh = FS_DIR_OPENED | (t != NULL ? FS_DIR_COUNTED : 0);
+    if (t != NULL && fs_child_timeout(local, &a) == 0)
+        fi->fh |= FS_DIR_PRIVATE;
     if (fuse_reply_open(req, fi) != 0 && t != NULL)
         fs_open_put(c, t, ino);     /* interrupted: no release will come */
 }

@@ -400,8 +400,10 @@ int main(int argc, char *argv[])
         fs_fail("tenantfs: %s: %s", opts.store, strerror(errno));
         goto out;
     }
-    if (fuse_opt_add_arg(&args, "-odefault_permissions") != 0 ||
-        fs_args_add_opt(&args, "fsname", dir) != 0 ||
+    /* No default_permissions: the daemon checks every request itself
+     * (fs_perm.c), which spares the kernel's GETATTR of a folder after
+     * each change in it (docs/permissions.md). */
+    if (fs_args_add_opt(&args, "fsname", dir) != 0 ||
         fuse_opt_add_arg(&args, "-osubtype=tenantfs") != 0) {
         fs_fail("tenantfs: options: out of memory");
         goto out;
@@ -440,6 +442,10 @@ int main(int argc, char *argv[])
         goto out;
     }
     fs_nofile_raise();
+    /* Before the first thread (the store's writer), so that every thread
+     * inherits the mask and only fs_stop.c's takes these signals; after
+     * the passphrase prompt, which ^C still interrupts. */
+    fs_stop_block();
     if (fs_store_open(opts.store, dir, opts.ro, pass, passlen, &ctx.store) != 0)
         goto out;
     if (commit_ms != 0 && (e = store_set_commit_ms(ctx.store, commit_ms)) != STORE_OK) {
@@ -466,19 +472,25 @@ int main(int argc, char *argv[])
         fs_fail("tenantfs: admin socket: %s", strerror(e2));
         goto out;
     }
+    if ((e2 = fs_stop_start(&ctx)) != 0) {
+        fs_fail("tenantfs: starting: %s", strerror(e2));
+        goto out;
+    }
     if (!cl.foreground) {
         fs_daemon_ready();
         syslog(LOG_INFO, "serving %s on %s", dir, cl.mountpoint);
     }
 
-    /* libfuse returns the signal number after SIGTERM, SIGINT or SIGHUP:
-     * a requested stop, which drains the journal like an unmount. */
+    /* A stop by SIGTERM, SIGINT or SIGHUP (fs_stop.c) drains the journal
+     * like an unmount. */
     ret = fs_serve(se, &cl) >= 0 ? FS_EXIT_OK : FS_EXIT_FAIL;
     if (!cl.foreground)
         syslog(LOG_INFO, "stopped serving %s on %s", dir, cl.mountpoint);
 out:
     /* Both threads may be talking to the kernel: stop them before the
-     * unmount, which closes the session's descriptor. */
+     * unmount, which closes the session's descriptor (after a signal,
+     * fs_stop.c stopped them while the session still served). */
+    fs_stop_join(&ctx);
     fs_admin_stop(&ctx);
     fs_inval_stop(&ctx);
     if (mounted)

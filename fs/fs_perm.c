@@ -1,14 +1,17 @@
 /*
  * fs_perm.c - the daemon's own permission checks.
  *
- * The kernel checks permissions first (the mount always has
- * default_permissions); this file checks again on the daemon's side, with
- * the caller's uid, gid and supplementary groups, so that no path around
- * the kernel's check (a dentry or attributes cached from another user's
- * lookup, an inode number reached some other way) gives access to what the
- * mode bits refuse.  The rules are the kernel's (generic_permission,
- * may_delete, setattr_prepare, xattr_permission), so a caller the kernel
- * let through is never refused here:
+ * The daemon is the only one to check permissions: the mount has no
+ * default_permissions (the kernel's own check refreshes a folder's
+ * attributes with a GETATTR after every change in it, inside the folder's
+ * lock: creation in one folder by many processes pays it serially;
+ * docs/permissions.md).  This file
+ * checks with the caller's uid, gid and supplementary groups, so that
+ * nothing (a dentry or attributes cached from another user's lookup, an
+ * inode number reached some other way) gives access to what the mode bits
+ * refuse.  The rules are the kernel's (generic_permission, may_delete,
+ * setattr_prepare, xattr_permission, may_linkat), so a caller the kernel
+ * would let through is never refused here:
  *
  *   - uid 0 passes every check, and costs nothing: no store read, no
  *     /proc read;
@@ -41,6 +44,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,6 +155,11 @@ int fs_perm_resolve(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t ino,
 
     if (err == 0)
         err = fs_perm_tenant(cr, *t);
+    /* The tenant's own folder, reached through an entry the kernel cached
+     * before the tenant was closed to this caller: hidden (ENOENT), as at
+     * the mount root, rather than EACCES, which would tell it exists. */
+    if (err == EACCES && *local == STORE_ROOT_INO)
+        err = ENOENT;
     return err;
 }
 
@@ -183,6 +192,32 @@ int fs_perm_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
         err = ENOTDIR;
     if (err == 0)
         err = fs_perm_attr(cr, &a, want);
+    return err;
+}
+
+double fs_child_timeout(uint64_t local, const struct store_attr *a)
+{
+    if (local == STORE_ROOT_INO || (a->mode & 0111) == 0111)
+        return FS_TIMEOUT;
+    return 0;
+}
+
+int fs_perm_lookup_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
+                       double *child_timeout)
+{
+    struct store_attr a;
+    int err;
+
+    *child_timeout = FS_TIMEOUT;
+    if (dir == STORE_ROOT_INO)
+        return 0;               /* the gate checked search */
+    err = fs_errno(store_getattr(t, dir, &a));
+    if (err == 0 && !S_ISDIR(a.mode))
+        err = ENOTDIR;
+    if (err == 0)
+        err = fs_perm_attr(cr, &a, FS_MAY_EXEC);
+    if (err == 0)
+        *child_timeout = fs_child_timeout(dir, &a);
     return err;
 }
 
@@ -286,6 +321,36 @@ int fs_perm_open(struct fs_cred *cr, const struct store_attr *a, int flags)
     if (flags & O_TRUNC)
         want |= FS_MAY_WRITE;
     return fs_perm_attr(cr, a, want);
+}
+
+static bool fs_hardlinks_protected(void)
+{
+    char v = '1';
+    FILE *f = fopen("/proc/sys/fs/protected_hardlinks", "re");
+
+    if (f != NULL) {
+        if (fread(&v, 1, 1, f) != 1)
+            v = '1';
+        fclose(f);
+    }
+    return v != '0';
+}
+
+int fs_perm_link_source(struct fs_cred *cr, store_tenant *t, uint64_t local)
+{
+    struct store_attr a;
+    int err;
+
+    if (fs_cred_is_root(cr))
+        return 0;
+    err = fs_errno(store_getattr(t, local, &a));
+    if (err != 0 || a.uid == cr->uid)
+        return err;
+    if (S_ISREG(a.mode) && !(a.mode & S_ISUID) &&
+        (a.mode & (S_ISGID | S_IXGRP)) != (S_ISGID | S_IXGRP) &&
+        fs_perm_attr(cr, &a, FS_MAY_READ | FS_MAY_WRITE) == 0)
+        return 0;
+    return fs_hardlinks_protected() ? EPERM : 0;
 }
 
 /* The requested mode only clears setuid/setgid bits of the current one:

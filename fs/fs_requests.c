@@ -27,7 +27,6 @@ static const char *const fs_req_names[FS_REQ_COUNT] = {
     [FS_REQ_OPEN] = "open",
     [FS_REQ_READ] = "read",
     [FS_REQ_WRITE] = "write",
-    [FS_REQ_FLUSH] = "flush",
     [FS_REQ_RELEASE] = "release",
     [FS_REQ_FSYNC] = "fsync",
     [FS_REQ_OPENDIR] = "opendir",
@@ -42,6 +41,7 @@ static const char *const fs_req_names[FS_REQ_COUNT] = {
     [FS_REQ_REMOVEXATTR] = "removexattr",
     [FS_REQ_CREATE] = "create",
     [FS_REQ_FALLOCATE] = "fallocate",
+    [FS_REQ_ACCESS] = "access",
 };
 
 static void fs_count(fuse_req_t req, enum fs_req_kind k)
@@ -219,13 +219,6 @@ static void req_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
     fs_op_write(req, ino, buf, size, off, fi);
 }
 
-static void req_flush(fuse_req_t req, fuse_ino_t ino,
-                      struct fuse_file_info *fi)
-{
-    fs_count(req, FS_REQ_FLUSH);
-    fs_op_flush(req, ino, fi);
-}
-
 static void req_release(fuse_req_t req, fuse_ino_t ino,
                         struct fuse_file_info *fi)
 {
@@ -314,6 +307,12 @@ static void req_create(fuse_req_t req, fuse_ino_t parent, const char *name,
     fs_op_create(req, parent, name, mode, fi);
 }
 
+static void req_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+    fs_count(req, FS_REQ_ACCESS);
+    fs_op_access(req, ino, mask);
+}
+
 static void req_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
                           off_t offset, off_t length,
                           struct fuse_file_info *fi)
@@ -341,7 +340,11 @@ const struct fuse_lowlevel_ops fs_ops = {
     .open         = req_open,
     .read         = req_read,
     .write        = req_write,
-    .flush        = req_flush,
+    /* No .flush: the kernel writes the dirty pages back and reports their
+     * errors at close() before it would send FLUSH, and a write is in the
+     * journal once answered, so FLUSH had nothing to do.  Answered ENOSYS
+     * (by libfuse) once, the kernel sends it no more: one request less per
+     * close.  (No POSIX locks are served, so none are released by it.) */
     .release      = req_release,
     .fsync        = req_fsync,
     .opendir      = req_opendir,
@@ -356,4 +359,5 @@ const struct fuse_lowlevel_ops fs_ops = {
     .removexattr  = req_removexattr,
     .create       = req_create,
     .fallocate    = req_fallocate,
+    .access       = req_access,
 };

@@ -94,34 +94,29 @@ int fs_tenant_remove(struct fs_ctx *c, const char *name, bool only_empty)
     return err;
 }
 
-/* Only the attributes of the tenant's folder are dropped, never its entry
- * at the mount root: fuse_lowlevel_notify_inval_entry() makes the kernel
- * take the mount root's lock, which a LOOKUP at the root holds while it
- * waits for our answer; once the session has stopped serving (SIGTERM)
- * such a lookup is never answered, the notification never returns, and
- * fs_admin_stop(), which joins this thread before the unmount, would hang
- * the daemon.  The attributes are enough:
- *
- *   - a chmod or chown applies at once: the kernel asks for the folder's
- *     attributes again (getattr, permission checks), and a path walk
- *     through a tenant not everyone may search is looked up anew anyway
- *     (its entry is never cached: fs_root_entry);
- *   - a removed tenant's cached entry fails at its next use: getattr,
- *     lookups below it and opens of it answer ENOENT (the store knows the
- *     tenant id no more), and the root listing is never cached;
- *   - an added tenant needs nothing: absence is never cached at the root.
+/* The attributes of the tenant's folder are dropped, and its entry at the
+ * mount root, which makes the kernel forget the names it cached below it:
+ * the mount has no default_permissions (docs/permissions.md), so a path
+ * walk through cached names is one the kernel lets anyone make without
+ * asking us, and a tenant closed to someone must stop being cached at
+ * once.  The entry notification takes the mount root's lock, which a
+ * request at the root holds until the session answers it: this runs on the
+ * admin thread, which is stopped while the session still serves
+ * (fs_stop.c), so the answer comes.
  *
  * A notification about something the kernel does not cache is ENOENT:
  * nothing to drop.  Other failures (the mount is going away) are not the
  * administrator's problem either: the command itself succeeded. */
-void fs_tenant_changed(struct fs_ctx *c, uint64_t id)
+void fs_tenant_changed(struct fs_ctx *c, uint64_t id, const char *name)
 {
-    if (c->se == NULL)
+    if (c->se == NULL || fuse_session_exited(c->se))
         return;
     (void)fuse_lowlevel_notify_inval_inode(c->se,
                                            fs_ino_make(fs_tid_now(c, id),
                                                        STORE_ROOT_INO),
                                            0, 0);
+    (void)fuse_lowlevel_notify_inval_entry(c->se, FUSE_ROOT_ID, name,
+                                           strlen(name));
 }
 
 /* The files of a restored tenant's old incarnation that are open: drop

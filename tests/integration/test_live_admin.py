@@ -350,70 +350,74 @@ def test_remove_refused_while_a_file_is_open(m, store):
     assert "shop" not in tenant_list(store)
 
 
-def _lookup_waits_after_sigterm(m, attempt):
-    """SIGTERM the daemon, then send lookups (a new name each time: a
-    negative entry may be cached) until one goes unanswered for 0.25 s:
-    the loop has stopped.  Returns that waiting process, or None when the
-    daemon exited first (its admin thread had not yet taken the connection
-    and nothing held it back)."""
-    m.proc.send_signal(signal.SIGTERM)
-    for k in range(400):
-        looker = subprocess.Popen(["stat", m.path("nosuch%d.%d" % (attempt, k))],
-                                  stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+def _socket_count(pid):
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
         try:
-            looker.wait(timeout=0.25)
-        except subprocess.TimeoutExpired:
-            return looker
-        if m.proc.poll() is not None:
-            return None
-    pytest.fail("lookups kept being answered after SIGTERM")
+            n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
+        except OSError:
+            pass
+    return n
 
 
-def test_shutdown_while_a_root_lookup_waits_does_not_hang(m, store):
-    """SIGTERM stops the FUSE loop; a lookup at the mount root sent after that
-    is never answered and holds the root's lock in the kernel.  An admin
-    command served meanwhile (the admin thread is joined before the unmount)
-    must not wait for that lock: the daemon exits."""
+def test_shutdown_during_an_admin_command_does_not_hang(m, store):
+    """SIGTERM while an admin command is under way whose notification takes
+    the mount root's lock (a tenant's chmod: the kernel forgets its name
+    there), with lookups at the root coming in: each holds the root's lock
+    until the session answers it.  The admin thread is stopped while the
+    session still serves (fs_stop.c), so the lookups are answered, the
+    notification gets the lock, the daemon exits (no hang), and the command
+    was carried out and kept.  (Were the session to stop serving first, a
+    lookup would wait for ever, and the notification, and the daemon, with
+    it.)"""
     import socket
-    for attempt in range(10):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(10)
-        looker = None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(10)
+    lookers = []
+    try:
+        before = _socket_count(m.proc.pid)
+        sock.connect(os.path.join(store.path, "admin.sock"))
+        sock.sendall(b"tenantfs-admin 1\tchmod\tshop\t0755")
+        # The admin thread has taken the connection (one more socket) and
+        # waits for the end of the request line.
+        assert util.wait_for(lambda: _socket_count(m.proc.pid) > before, timeout=5)
+        m.proc.send_signal(signal.SIGTERM)
+        lookers = [subprocess.Popen(["stat", m.path("nosuch%d" % k)],
+                                    stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+                   for k in range(20)]
+        sock.sendall(b"\n")
+        reply = sock.recv(4096)
+        assert reply.startswith(b"ok"), reply
         try:
-            sock.connect(os.path.join(store.path, "admin.sock"))
-            # The admin thread waits (up to 2 s) for this connection's
-            # request once it has taken it.
-            looker = _lookup_waits_after_sigterm(m, attempt)
-            if looker is not None:
-                sock.sendall(b"tenantfs-admin 1\tchmod\tshop\t0755\n")
-                try:
-                    rc = m.proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    rc = "hung"
-                assert rc != "hung", "the daemon hangs at shutdown"
-        finally:
-            sock.close()
-            if looker is not None:
-                looker.kill()           # frees a hung daemon: the lookup gives up
+            rc = m.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            rc = "hung"
+        assert rc == 0, "the daemon hangs at shutdown" if rc == "hung" else rc
+        for looker in lookers:
+            # answered (ENOENT), or refused once the mount went away
+            assert looker.wait(timeout=10) != 0
+    finally:
+        sock.close()
+        if m.proc is not None and m.proc.poll() is None:
+            # Hung: a lookup the session never answers cannot be killed,
+            # nor can the daemon's thread waiting for its lock; only ending
+            # the connection frees them.
+            util.abort_connection(m.mnt)
+        for looker in lookers:
+            if looker.poll() is None:
+                looker.kill()
                 looker.wait()
-            if m.proc is not None:
-                try:
-                    m.proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    m.proc.kill()
-                    m.proc.wait()
-                m.proc = None
-                m.logf.close()
-                util.unmount(m.mnt, lazy=True)
-        if looker is not None:
-            break
-        # The daemon stopped before the scenario was set up: again.
-        assert util.wait_for(lambda: not util.is_mounted(m.mnt), timeout=5)
-        m.start()
-    else:
-        pytest.fail("ten tries, and never a lookup waiting with the daemon alive")
+        if m.proc is not None:
+            try:
+                m.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                m.proc.kill()
+                m.proc.wait()
+            m.proc = None
+            m.logf.close()
+            util.unmount(m.mnt, lazy=True)
     assert util.sanitizer_report(m.read_log()) is None, m.read_log()[-5000:]
     assert util.wait_for(lambda: not util.is_mounted(m.mnt), timeout=5)
     # The command was carried out, and kept.

@@ -196,6 +196,12 @@ def one(op):
         return [st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode), stat.S_IFMT(st.st_mode)]
     if n == "listdir":
         return sorted(os.listdir(a[0]))
+    if n == "access":
+        return os.access(a[0], a[1])
+    if n == "exec":
+        import subprocess
+        return subprocess.run([a[0]], stdin=subprocess.DEVNULL,
+                              capture_output=True).returncode
     if n == "statvfs":
         s = os.statvfs(a[0])
         return [s.f_frsize, s.f_blocks, s.f_bfree, s.f_files, s.f_ffree]

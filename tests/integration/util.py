@@ -87,6 +87,32 @@ def unmount(path, lazy=True):
                           text=True)
 
 
+def abort_connection(path):
+    """End the FUSE connection of the mount at `path` through the kernel's
+    fusectl (/sys/fs/fuse/connections/N/abort, N its device minor, read
+    from /proc/self/mountinfo so nothing touches the mount): every request
+    still waiting for the daemon fails at once.  For cleaning up after a
+    test whose daemon hung.  Returns True when the connection was found."""
+    minor = None
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            if fields[4] == str(path):
+                minor = fields[2].split(":")[1]
+    if minor is None:
+        return False
+    ctl = "/sys/fs/fuse/connections"
+    if not os.path.exists(os.path.join(ctl, minor)):
+        subprocess.run(["mount", "-t", "fusectl", "fusectl", ctl],
+                       stdin=subprocess.DEVNULL, capture_output=True)
+    try:
+        with open(os.path.join(ctl, minor, "abort"), "w") as f:
+            f.write("1")
+    except OSError:
+        return False
+    return True
+
+
 def put(path, data, sync=False):
     """Write `data` as the whole of file `path` (made or truncated), fsynced
     before the close when `sync`."""

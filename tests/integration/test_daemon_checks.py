@@ -1,0 +1,134 @@
+"""The daemon is the only permission check (docs/permissions.md): the mount
+has no default_permissions, so the kernel walks the names it caches without
+asking anyone.  What keeps that safe, through a real allow_other mount and
+real Unix users:
+
+  - names in a folder not everyone may search are never cached, and when a
+    folder (or a tenant's folder) is closed by chmod, or a name is moved into
+    such a folder, the kernel is told to forget what it cached, at once:
+    well within the second (FS_TIMEOUT) it would otherwise keep it;
+  - access(2) and running a program are answered by the daemon's rules;
+  - a hard link to someone else's file needs read and write on it, as the
+    kernel's fs.protected_hardlinks has it.
+
+Tenant of the `m` fixture: pub, tfs_alice:tfs_staff 0755 (bob is "other").
+"""
+
+import pytest
+
+from users import ALICE, BOB, OK, Session, ok, ops, principals, try_op  # noqa: F401
+
+# Well below FS_TIMEOUT (1 s, fs/fs.h), the time a forgotten invalidation
+# would leave a cached name usable.
+AT_ONCE = 0.3
+
+
+@pytest.fixture
+def m(store, principals):
+    store.add_tenant("pub", owner="%s:tfs_staff" % ALICE, mode="0755")
+    mnt = store.mount()
+    mnt.start()
+    yield mnt
+    mnt.stop()
+
+
+def closes_at_once(session, path, refused="EACCES"):
+    """As the session's user, stat `path` until refused; returns how long it
+    took (or fails)."""
+    r, took = session.op("until", ("stat", path), refused, AT_ONCE)
+    assert r == refused, "%s still reachable after %.2f s: %r" % (path, took, r)
+    return took
+
+
+def test_a_folder_closed_by_chmod_forgets_its_cached_names(m):
+    d = m.path("pub", "d")
+    assert ops(ALICE, ("mkdir", d, 0o755), ("write", d + "/f", "x"),
+               ("mkdir", d + "/sub", 0o755), ("write", d + "/sub/g", "y")) == [OK] * 4
+    with Session(BOB) as bob, Session(ALICE) as alice:
+        # bob walks both paths: the kernel now caches d/f, d/sub and d/sub/g.
+        assert bob.op("read", d + "/f") == ("ok", "x")
+        assert bob.op("read", d + "/sub/g") == ("ok", "y")
+        assert alice.op("chmod", d, 0o700) == OK
+        closes_at_once(bob, d + "/f")
+        assert bob.op("stat", d + "/sub/g") == "EACCES"
+        assert bob.op("read", d + "/sub/g") == "EACCES"
+        # The owner still walks it.
+        assert alice.op("read", d + "/sub/g") == ("ok", "y")
+        # Opened again: names cached for everyone once more.
+        assert alice.op("chmod", d, 0o755) == OK
+        assert bob.op("read", d + "/sub/g") == ("ok", "y")
+
+
+def test_names_in_a_closed_folder_are_never_cached(m):
+    d = m.path("pub", "priv")
+    assert ops(ALICE, ("mkdir", d, 0o700), ("write", d + "/f", "x")) == [OK] * 2
+    with Session(BOB) as bob, Session(ALICE) as alice:
+        # alice's walk does not open the way for bob, not even for a moment.
+        assert alice.op("read", d + "/f") == ("ok", "x")
+        assert bob.op("stat", d + "/f") == "EACCES"
+        assert bob.op("read", d + "/f") == "EACCES"
+        # The folder itself is in pub, which bob may search.
+        r = bob.op("stat", d)
+        assert r[0] == "ok" and r[1][2] == 0o700, r
+
+
+def test_a_name_moved_into_a_closed_folder_is_forgotten(m):
+    pub, priv = m.path("pub"), m.path("pub", "priv")
+    assert ops(ALICE, ("mkdir", priv, 0o700), ("write", pub + "/f", "x"),
+               ("mkdir", pub + "/dir", 0o755), ("write", pub + "/dir/g", "y")) == [OK] * 4
+    with Session(BOB) as bob, Session(ALICE) as alice:
+        assert bob.op("read", pub + "/f") == ("ok", "x")
+        assert bob.op("read", pub + "/dir/g") == ("ok", "y")
+        assert alice.op("rename", pub + "/f", priv + "/f") == OK
+        assert alice.op("rename", pub + "/dir", priv + "/dir") == OK
+        closes_at_once(bob, priv + "/f")
+        closes_at_once(bob, priv + "/dir/g")
+        assert alice.op("read", priv + "/dir/g") == ("ok", "y")
+
+
+def test_a_tenant_closed_through_the_mount_forgets_its_cached_names(m):
+    t = m.path("pub")
+    assert ops(ALICE, ("mkdir", t + "/d", 0o755), ("write", t + "/d/f", "x")) == [OK] * 2
+    with Session(BOB) as bob, Session(ALICE) as alice:
+        assert bob.op("read", t + "/d/f") == ("ok", "x")
+        assert bob.op("stat", t + "/d/f")[0] == "ok"
+        assert alice.op("chmod", t, 0o700) == OK
+        # Absent to bob, as at the mount root (privacy).
+        closes_at_once(bob, t + "/d/f", refused="ENOENT")
+        assert bob.op("stat", t) == "ENOENT"
+        assert alice.op("chmod", t, 0o755) == OK
+        assert bob.op("read", t + "/d/f") == ("ok", "x")
+
+
+def test_access_and_running_a_program_follow_the_mode(m):
+    prog, data = m.path("pub", "prog"), m.path("pub", "data")
+    assert ops(ALICE, ("write", prog, "#!/bin/sh\nexit 7\n", 0o744),
+               ("chmod", prog, 0o744), ("write", data, "x", 0o644),
+               ("chmod", data, 0o444)) == [OK] * 4
+    R, W, X = 4, 2, 1
+    # bob is "other": r-- on both.
+    assert ops(BOB, ("access", prog, R), ("access", prog, W), ("access", prog, X),
+               ("exec", prog)) == [("ok", True), ("ok", False), ("ok", False), "EACCES"]
+    assert ops(ALICE, ("access", prog, X), ("exec", prog),
+               ("access", data, W)) == [("ok", True), ("ok", 7), ("ok", False)]
+    # root reads and writes anything, but runs only what has an x bit.
+    assert ops("root", ("access", data, R | W), ("access", data, X),
+               ("access", prog, X)) == [("ok", True), ("ok", False), ("ok", True)]
+    # A folder bob may not search: access through it is refused.
+    assert ops(ALICE, ("mkdir", m.path("pub", "priv"), 0o700),
+               ("write", m.path("pub", "priv", "f"), "x")) == [OK] * 2
+    assert try_op(BOB, "access", m.path("pub", "priv", "f"), R) == ("ok", False)
+    assert try_op(BOB, "access", m.path("pub", "priv"), X) == ("ok", False)
+
+
+def test_hard_links_to_others_files_as_protected_hardlinks_says(m):
+    with open("/proc/sys/fs/protected_hardlinks") as f:
+        protected = f.read().strip() != "0"
+    shared = m.path("pub", "shared")
+    assert ops(ALICE, ("mkdir", shared, 0o777), ("chmod", shared, 0o777),
+               ("write", m.path("pub", "secret"), "s", 0o600),
+               ("write", m.path("pub", "open"), "o", 0o666),
+               ("chmod", m.path("pub", "open"), 0o666)) == [OK] * 5
+    got = ops(BOB, ("link", m.path("pub", "secret"), shared + "/a"),
+              ("link", m.path("pub", "open"), shared + "/b"))
+    assert got == (["EPERM", OK] if protected else [OK, OK])
