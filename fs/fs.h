@@ -80,6 +80,7 @@ enum fs_req_kind {
     FS_REQ_OPEN,
     FS_REQ_READ,
     FS_REQ_WRITE,
+    FS_REQ_FLUSH,
     FS_REQ_RELEASE,
     FS_REQ_FSYNC,
     FS_REQ_OPENDIR,
@@ -380,10 +381,14 @@ void fs_inval_children(struct fs_ctx *c, fuse_ino_t dir);
  * (fs_child_timeout 0), have it forgotten (fs_inval_entry). */
 void fs_inval_moved_in(struct fs_ctx *c, store_tenant *t, fuse_ino_t dir,
                        uint64_t local, const char *name);
-/* Stop the thread (while the session still serves, fs_stop.c, or after it
- * stopped; before the unmount); what is still queued is dropped.
- * NULL-safe on c->inval. */
+/* Stop and join the thread (while the session still serves, fs_stop.c, or
+ * after it stopped; before the unmount); what is still queued is dropped,
+ * and later requests are ignored (request threads may still call the
+ * functions above).  Idempotent; NULL-safe on c->inval. */
 void fs_inval_stop(struct fs_ctx *c);
+/* Stop if needed, then free (once no request thread runs: after the
+ * session loop ended).  NULL-safe. */
+void fs_inval_free(struct fs_ctx *c);
 
 /* ---- open files and orphans (fs_inode.c) -------------------------------- */
 
@@ -503,20 +508,23 @@ int fs_perm_resolve_held(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t ino,
 int fs_perm_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
                 unsigned want);
 
-/* How long the kernel may cache the names in folder `dir` (local inode
- * number `local`; attributes `a`, unused for the tenant's own folder).
- * The kernel checks no permission itself (no default_permissions), so a
- * cached name is a path walk nobody asks us about: FS_TIMEOUT only where
- * every caller may search the folder anyway (owner, group and other all
- * have x), or in the tenant's folder, whose own entry is not cached for a
- * tenant not everyone may search (the gate); 0 elsewhere, so that every
- * walk through the folder is a lookup the daemon checks. */
-double fs_child_timeout(uint64_t local, const struct store_attr *a);
+/* How long the kernel may cache the names in folder `local` of t, whose
+ * attributes are `a` (not read for the tenant's own folder, whose owner
+ * and mode come from the registry in memory; `a` may then be NULL).  The
+ * kernel checks no permission itself (no default_permissions), so a
+ * cached name is a walk nobody asks us about, by path, from a working
+ * folder or from an open folder's descriptor: FS_TIMEOUT only where every
+ * caller may search the folder anyway (owner, group and other all have
+ * x); 0 elsewhere, so that every walk through the folder is a lookup the
+ * daemon checks for the caller. */
+double fs_child_timeout(store_tenant *t, uint64_t local,
+                        const struct store_attr *a);
 
 /* Search (x) on folder `dir` of t, for a lookup in it, and the entry
- * timeout of its names (fs_child_timeout).  The tenant's folder costs
- * nothing (the gate checked search); other folders one store_getattr.
- * Returns 0, EACCES, ENOTDIR or a store errno. */
+ * timeout of its names (fs_child_timeout).  The tenant's folder costs no
+ * store read (the gate checked search; its mode is in memory); other
+ * folders one store_getattr.  Returns 0, EACCES, ENOTDIR or a store
+ * errno. */
 int fs_perm_lookup_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
                        double *child_timeout);
 
@@ -618,6 +626,7 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                 struct fuse_file_info *fi);
 void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
                  off_t off, struct fuse_file_info *fi);
+void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
                  struct fuse_file_info *fi);

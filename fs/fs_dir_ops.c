@@ -55,8 +55,9 @@ void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     err = fs_perm_resolve(c, &cr, parent, &t, &local);
     if (err == 0)
         err = fs_perm_lookup_dir(&cr, t, local, &timeout);
-    if (err == 0)
-        err = fs_errno(store_lookup(t, local, name, strlen(name), &a));
+    if (err != 0)
+        goto out;               /* no negative entry for a hidden folder */
+    err = fs_errno(store_lookup(t, local, name, strlen(name), &a));
     if (err == 0) {
         fs_attr_to_entry(fs_ino_tenant(parent), &a, &e);
         e.entry_timeout = timeout;
@@ -115,7 +116,7 @@ int fs_node_make(fuse_req_t req, fuse_ino_t parent, const char *name,
     if (err != 0)
         return err;
     fs_attr_to_entry(fs_ino_tenant(parent), &a, e);
-    e->entry_timeout = fs_child_timeout(local, &pa);
+    e->entry_timeout = fs_child_timeout(t, local, &pa);
     return 0;
 }
 
@@ -356,7 +357,7 @@ void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
                                   strlen(newname), &a));
     if (err == 0) {
         fs_attr_to_entry(fs_ino_tenant(ino), &a, &e);
-        e.entry_timeout = fs_child_timeout(newlocal, &pa);
+        e.entry_timeout = fs_child_timeout(t, newlocal, &pa);
     }
 out:
     if (err != 0)
@@ -455,7 +456,6 @@ static int fs_dirbuf_tenant_fn(const struct store_tenant_info *info, void *arg)
  * descriptor does). */
 #define FS_DIR_OPENED 1u
 #define FS_DIR_COUNTED 2u      /* in the open-file table (a tenant folder) */
-#define FS_DIR_PRIVATE 4u      /* not everyone may search it: names uncached */
 
 static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
                         off_t off, bool plus, const struct fuse_file_info *fi)
@@ -483,10 +483,18 @@ static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
         if (err != 0)
             goto out;
         d.tid = fs_ino_tenant(ino);
-        /* As of its opening (a listing without one names nothing the
-         * kernel caches: readdirplus always comes with a handle). */
-        if (fi == NULL || (fi->fh & FS_DIR_PRIVATE))
-            d.child_timeout = 0;
+        /* As of now, not as of the opening: a folder closed since must
+         * not have its names cached again through an old handle. */
+        if (plus) {
+            struct store_attr a;
+
+            if (local == STORE_ROOT_INO)
+                d.child_timeout = fs_child_timeout(t, local, NULL);
+            else if ((err = fs_errno(store_getattr(t, local, &a))) == 0)
+                d.child_timeout = fs_child_timeout(t, local, &a);
+            else
+                goto out;
+        }
     }
     memset(&st, 0, sizeof(st));
     st.st_mode = S_IFDIR;
@@ -570,8 +578,6 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return;
     }
     fi->fh = FS_DIR_OPENED | (t != NULL ? FS_DIR_COUNTED : 0);
-    if (t != NULL && fs_child_timeout(local, &a) == 0)
-        fi->fh |= FS_DIR_PRIVATE;
     if (fuse_reply_open(req, fi) != 0 && t != NULL)
         fs_open_put(c, t, ino);     /* interrupted: no release will come */
 }

@@ -60,7 +60,8 @@ struct fs_inval {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     pthread_t thread;
-    bool stop;
+    atomic_bool stop;
+    bool joined;
     size_t head, count;
     struct fs_inval_item queue[FS_INVAL_MAX];
 };
@@ -93,7 +94,8 @@ static int fs_inval_name_fn(const char *name, size_t len,
 /* Every name in folder `dir`, a chunk at a time: the store is read, then
  * (with no store lock held) the kernel is told, so a notification that
  * waits for a request in the folder never waits for us. */
-static void fs_inval_children_now(struct fs_ctx *c, fuse_ino_t dir)
+static void fs_inval_children_now(struct fs_ctx *c, struct fs_inval *v,
+                                  fuse_ino_t dir)
 {
     struct fs_inval_names *nm = malloc(sizeof(*nm));
     store_tenant *t;
@@ -108,11 +110,13 @@ static void fs_inval_children_now(struct fs_ctx *c, fuse_ino_t dir)
         if (store_readdir(t, local, after, false, fs_inval_name_fn, nm) !=
             STORE_OK)
             break;
-        for (size_t i = 0; i < nm->n && !fuse_session_exited(c->se); i++)
+        for (size_t i = 0; i < nm->n && !atomic_load(&v->stop) &&
+                           !fuse_session_exited(c->se); i++)
             (void)fuse_lowlevel_notify_inval_entry(c->se, dir, nm->name[i],
                                                    strlen(nm->name[i]));
         after = nm->last;
-    } while (nm->n == FS_INVAL_CHUNK && !fuse_session_exited(c->se));
+    } while (nm->n == FS_INVAL_CHUNK && !atomic_load(&v->stop) &&
+             !fuse_session_exited(c->se));
     free(nm);
 }
 
@@ -140,7 +144,7 @@ static void *fs_inval_main(void *arg)
                 (void)fuse_lowlevel_notify_inval_entry(c->se, it.ino, it.name,
                                                        strlen(it.name));
             else
-                fs_inval_children_now(c, it.ino);
+                fs_inval_children_now(c, v, it.ino);
         }
         pthread_mutex_lock(&v->lock);
     }
@@ -241,7 +245,7 @@ void fs_inval_moved_in(struct fs_ctx *c, store_tenant *t, fuse_ino_t dir,
     struct store_attr a;
 
     if (local != STORE_ROOT_INO && store_getattr(t, local, &a) == STORE_OK &&
-        fs_child_timeout(local, &a) == 0)
+        fs_child_timeout(t, local, &a) == 0)
         fs_inval_entry(c, dir, name);
 }
 
@@ -249,14 +253,25 @@ void fs_inval_stop(struct fs_ctx *c)
 {
     struct fs_inval *v;
 
-    if (c == NULL || c->inval == NULL)
+    if (c == NULL || c->inval == NULL || c->inval->joined)
         return;
     v = c->inval;
     pthread_mutex_lock(&v->lock);
-    v->stop = true;
+    atomic_store(&v->stop, true);
     pthread_cond_signal(&v->cond);
     pthread_mutex_unlock(&v->lock);
     pthread_join(v->thread, NULL);
+    v->joined = true;
+}
+
+void fs_inval_free(struct fs_ctx *c)
+{
+    struct fs_inval *v;
+
+    if (c == NULL || c->inval == NULL)
+        return;
+    fs_inval_stop(c);
+    v = c->inval;
     c->inval = NULL;
     pthread_cond_destroy(&v->cond);
     pthread_mutex_destroy(&v->lock);

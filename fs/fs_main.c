@@ -492,7 +492,7 @@ out:
      * fs_stop.c stopped them while the session still served). */
     fs_stop_join(&ctx);
     fs_admin_stop(&ctx);
-    fs_inval_stop(&ctx);
+    fs_inval_free(&ctx);
     if (mounted)
         fuse_session_unmount(se);
     if (signals)

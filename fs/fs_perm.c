@@ -153,8 +153,9 @@ int fs_perm_resolve(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t ino,
 {
     int err = fs_ino_resolve(c, ino, t, local);
 
-    if (err == 0)
-        err = fs_perm_tenant(cr, *t);
+    if (err != 0)
+        return err;
+    err = fs_perm_tenant(cr, *t);
     /* The tenant's own folder, reached through an entry the kernel cached
      * before the tenant was closed to this caller: hidden (ENOENT), as at
      * the mount root, rather than EACCES, which would tell it exists. */
@@ -195,11 +196,20 @@ int fs_perm_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
     return err;
 }
 
-double fs_child_timeout(uint64_t local, const struct store_attr *a)
+double fs_child_timeout(store_tenant *t, uint64_t local,
+                        const struct store_attr *a)
 {
-    if (local == STORE_ROOT_INO || (a->mode & 0111) == 0111)
-        return FS_TIMEOUT;
-    return 0;
+    uint32_t mode;
+
+    if (local == STORE_ROOT_INO) {
+        struct store_tenant_info info;
+
+        store_tenant_info_get(t, &info);
+        mode = info.mode;
+    } else {
+        mode = a->mode;
+    }
+    return (mode & 0111) == 0111 ? FS_TIMEOUT : 0;
 }
 
 int fs_perm_lookup_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
@@ -208,16 +218,18 @@ int fs_perm_lookup_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
     struct store_attr a;
     int err;
 
-    *child_timeout = FS_TIMEOUT;
-    if (dir == STORE_ROOT_INO)
+    *child_timeout = 0;
+    if (dir == STORE_ROOT_INO) {
+        *child_timeout = fs_child_timeout(t, dir, NULL);
         return 0;               /* the gate checked search */
+    }
     err = fs_errno(store_getattr(t, dir, &a));
     if (err == 0 && !S_ISDIR(a.mode))
         err = ENOTDIR;
     if (err == 0)
         err = fs_perm_attr(cr, &a, FS_MAY_EXEC);
     if (err == 0)
-        *child_timeout = fs_child_timeout(dir, &a);
+        *child_timeout = fs_child_timeout(t, dir, &a);
     return err;
 }
 
@@ -388,7 +400,8 @@ int fs_perm_setattr(struct fs_cred *cr, const struct store_attr *cur,
             /* As chmod(2): setgid only on a file of one of our groups. */
             if ((attr->st_mode & S_ISGID) && !fs_cred_in_group(cr, gid))
                 attr->st_mode &= ~(mode_t)S_ISGID;
-        } else if (!fs_mode_kills_priv(cur->mode, attr->st_mode) ||
+        } else if (!S_ISREG(cur->mode) ||
+                   !fs_mode_kills_priv(cur->mode, attr->st_mode) ||
                    fs_perm_attr(cr, cur, FS_MAY_WRITE) != 0) {
             return EPERM;
         }

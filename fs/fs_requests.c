@@ -27,6 +27,7 @@ static const char *const fs_req_names[FS_REQ_COUNT] = {
     [FS_REQ_OPEN] = "open",
     [FS_REQ_READ] = "read",
     [FS_REQ_WRITE] = "write",
+    [FS_REQ_FLUSH] = "flush",
     [FS_REQ_RELEASE] = "release",
     [FS_REQ_FSYNC] = "fsync",
     [FS_REQ_OPENDIR] = "opendir",
@@ -219,6 +220,13 @@ static void req_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
     fs_op_write(req, ino, buf, size, off, fi);
 }
 
+static void req_flush(fuse_req_t req, fuse_ino_t ino,
+                      struct fuse_file_info *fi)
+{
+    fs_count(req, FS_REQ_FLUSH);
+    fs_op_flush(req, ino, fi);
+}
+
 static void req_release(fuse_req_t req, fuse_ino_t ino,
                         struct fuse_file_info *fi)
 {
@@ -340,11 +348,7 @@ const struct fuse_lowlevel_ops fs_ops = {
     .open         = req_open,
     .read         = req_read,
     .write        = req_write,
-    /* No .flush: the kernel writes the dirty pages back and reports their
-     * errors at close() before it would send FLUSH, and a write is in the
-     * journal once answered, so FLUSH had nothing to do.  Answered ENOSYS
-     * (by libfuse) once, the kernel sends it no more: one request less per
-     * close.  (No POSIX locks are served, so none are released by it.) */
+    .flush        = req_flush,
     .release      = req_release,
     .fsync        = req_fsync,
     .opendir      = req_opendir,

@@ -14,8 +14,8 @@
  * needs nothing (the kernel forgets the name itself), and a notification
  * from inside a request handler could deadlock on the locks the kernel
  * holds for that request; the admin thread calls fs_tenant_changed(),
- * which drops the folder's cached attributes only (see there why not its
- * name).
+ * which drops the folder's cached attributes and its name at the mount
+ * root with all the kernel cached below it.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -59,6 +59,24 @@ def test_a_folder_closed_by_chmod_forgets_its_cached_names(m):
         assert bob.op("read", d + "/sub/g") == ("ok", "y")
 
 
+def test_a_folder_closed_while_open_lists_but_does_not_open_the_way(m):
+    """A descriptor of a folder keeps listing it after a chmod closed it
+    (as on any POSIX filesystem), but listing must not make the kernel
+    cache its names again: the names found through the descriptor need
+    search permission on the folder now."""
+    d = m.path("pub", "d")
+    assert ops(ALICE, ("mkdir", d, 0o755), ("write", d + "/f", "x")) == [OK] * 2
+    with Session(BOB) as bob, Session(ALICE) as alice:
+        fd = bob.op("open", d, "r")[1]
+        assert bob.op("fdlist", fd) == ("ok", ["f"])
+        assert bob.op("fdstat", fd, "f")[0] == "ok"
+        assert alice.op("chmod", d, 0o700) == OK
+        for _ in range(3):
+            assert bob.op("fdlist", fd) == ("ok", ["f"])
+            assert bob.op("fdstat", fd, "f") == "EACCES"
+        bob.op("fdclose", fd)
+
+
 def test_names_in_a_closed_folder_are_never_cached(m):
     d = m.path("pub", "priv")
     assert ops(ALICE, ("mkdir", d, 0o700), ("write", d + "/f", "x")) == [OK] * 2
@@ -98,6 +116,16 @@ def test_a_tenant_closed_through_the_mount_forgets_its_cached_names(m):
         assert bob.op("stat", t) == "ENOENT"
         assert alice.op("chmod", t, 0o755) == OK
         assert bob.op("read", t + "/d/f") == ("ok", "x")
+
+
+def test_only_the_owner_clears_setgid_of_a_folder(m):
+    """The kernel clears setuid/setgid of a file written by another user
+    (and the daemon lets that through); a folder's setgid is the owner's
+    alone, whoever may write in it."""
+    d = m.path("pub", "shared")
+    assert ops(ALICE, ("mkdir", d, 0o777), ("chmod", d, 0o2777)) == [OK] * 2
+    assert try_op(BOB, "chmod", d, 0o777) == "EPERM"
+    assert try_op(ALICE, "stat", d)[1][2] == 0o2777
 
 
 def test_access_and_running_a_program_follow_the_mode(m):

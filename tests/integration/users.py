@@ -248,6 +248,16 @@ if sys.argv[1] == "--serve":
                     out.append({"ok": os.pread(fds[op[1]], 1 << 20, 0).decode("latin-1")})
                 except OSError as e:
                     out.append({"err": errno.errorcode.get(e.errno, str(e.errno))})
+            elif op[0] in ("fdlist", "fdstat"):
+                try:
+                    if op[0] == "fdlist":
+                        got = sorted(os.listdir(fds[op[1]]))
+                    else:
+                        st = os.stat(op[2], dir_fd=fds[op[1]])
+                        got = [st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)]
+                    out.append({"ok": got})
+                except OSError as e:
+                    out.append({"err": errno.errorcode.get(e.errno, str(e.errno))})
             elif op[0] == "fdclose":
                 os.close(fds[op[1]])
                 out.append({"ok": None})
@@ -306,7 +316,9 @@ class Session:
     """A long-lived process of user (setpriv: uid, gid and supplementary
     groups of the user) that runs operations on request, keeping its cwd and
     open descriptors between them.  Extra operations: chdir P; open P "r"|"rw"
-    -> a descriptor index; fdread I -> content; fdclose I."""
+    -> a descriptor index; fdread I -> content; fdlist I -> the names in
+    that open folder; fdstat I NAME -> [uid, gid, mode] of NAME in it;
+    fdclose I."""
 
     def __init__(self, user, cwd="/"):
         self.user = user
