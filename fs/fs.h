@@ -503,10 +503,11 @@ int fs_perm_resolve(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t ino,
 int fs_perm_resolve_held(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t ino,
                          store_tenant **t, uint64_t *local);
 
-/* `want` on folder `dir` of t (one store_getattr, none for uid 0).
- * Returns 0, EACCES, ENOTDIR or a store errno. */
-int fs_perm_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
-                unsigned want);
+/* `want` on folder `dir` of t, whose attributes land in *a (one
+ * store_getattr, also for uid 0, who passes).  Returns 0, EACCES, ENOTDIR
+ * or a store errno. */
+int fs_perm_dir_attr(struct fs_cred *cr, store_tenant *t, uint64_t dir,
+                     unsigned want, struct store_attr *a);
 
 /* How long the kernel may cache the names in folder `local` of t, whose
  * attributes are `a` (not read for the tenant's own folder, whose owner
@@ -519,6 +520,9 @@ int fs_perm_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
  * daemon checks for the caller. */
 double fs_child_timeout(store_tenant *t, uint64_t local,
                         const struct store_attr *a);
+/* fs_child_timeout() of folder `local` as it is now: read from the store
+ * (nothing read for the tenant's folder).  Returns 0 or a store errno. */
+int fs_child_timeout_now(store_tenant *t, uint64_t local, double *timeout);
 
 /* Search (x) on folder `dir` of t, for a lookup in it, and the entry
  * timeout of its names (fs_child_timeout).  The tenant's folder costs no

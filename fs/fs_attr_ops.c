@@ -174,7 +174,7 @@ static void fs_setattr_dir_changed(struct fs_ctx *c, store_tenant *t,
 {
     struct store_tenant_info info;
 
-    if ((a->mode & 0111) == 0111)
+    if (fs_child_timeout(t, local, a) != 0)
         return;
     if (local != STORE_ROOT_INO) {
         fs_inval_children(c, ino);

@@ -345,11 +345,8 @@ void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
     if (err == 0)
         err = fs_ino_resolve(c, newparent, &nt, &newlocal);
     if (err == 0)
-        err = fs_errno(store_getattr(t, newlocal, &pa));
-    if (err == 0 && !S_ISDIR(pa.mode))
-        err = ENOTDIR;
-    if (err == 0)
-        err = fs_perm_attr(&cr, &pa, FS_MAY_WRITE | FS_MAY_EXEC);
+        err = fs_perm_dir_attr(&cr, t, newlocal, FS_MAY_WRITE | FS_MAY_EXEC,
+                               &pa);
     if (err == 0)
         err = fs_perm_link_source(&cr, t, local);
     if (err == 0)
@@ -485,16 +482,9 @@ static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
         d.tid = fs_ino_tenant(ino);
         /* As of now, not as of the opening: a folder closed since must
          * not have its names cached again through an old handle. */
-        if (plus) {
-            struct store_attr a;
-
-            if (local == STORE_ROOT_INO)
-                d.child_timeout = fs_child_timeout(t, local, NULL);
-            else if ((err = fs_errno(store_getattr(t, local, &a))) == 0)
-                d.child_timeout = fs_child_timeout(t, local, &a);
-            else
-                goto out;
-        }
+        if (plus && (err = fs_child_timeout_now(t, local,
+                                                &d.child_timeout)) != 0)
+            goto out;
     }
     memset(&st, 0, sizeof(st));
     st.st_mode = S_IFDIR;

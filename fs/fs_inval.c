@@ -242,10 +242,9 @@ void fs_inval_children(struct fs_ctx *c, fuse_ino_t dir)
 void fs_inval_moved_in(struct fs_ctx *c, store_tenant *t, fuse_ino_t dir,
                        uint64_t local, const char *name)
 {
-    struct store_attr a;
+    double timeout;
 
-    if (local != STORE_ROOT_INO && store_getattr(t, local, &a) == STORE_OK &&
-        fs_child_timeout(t, local, &a) == 0)
+    if (fs_child_timeout_now(t, local, &timeout) == 0 && timeout == 0)
         fs_inval_entry(c, dir, name);
 }
 

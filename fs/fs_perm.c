@@ -177,22 +177,15 @@ int fs_perm_resolve_held(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t ino,
     return err;
 }
 
-int fs_perm_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
-                unsigned want)
+int fs_perm_dir_attr(struct fs_cred *cr, store_tenant *t, uint64_t dir,
+                     unsigned want, struct store_attr *a)
 {
-    struct store_attr a;
-    int err;
+    int err = fs_errno(store_getattr(t, dir, a));
 
-    if (fs_cred_is_root(cr))
-        return 0;
-    /* Search alone on the tenant's folder is what the gate checked. */
-    if (dir == STORE_ROOT_INO && want == FS_MAY_EXEC)
-        return 0;
-    err = fs_errno(store_getattr(t, dir, &a));
-    if (err == 0 && !S_ISDIR(a.mode))
+    if (err == 0 && !S_ISDIR(a->mode))
         err = ENOTDIR;
     if (err == 0)
-        err = fs_perm_attr(cr, &a, want);
+        err = fs_perm_attr(cr, a, want);
     return err;
 }
 
@@ -212,6 +205,18 @@ double fs_child_timeout(store_tenant *t, uint64_t local,
     return (mode & 0111) == 0111 ? FS_TIMEOUT : 0;
 }
 
+int fs_child_timeout_now(store_tenant *t, uint64_t local, double *timeout)
+{
+    struct store_attr a;
+    int err = 0;
+
+    if (local == STORE_ROOT_INO)
+        *timeout = fs_child_timeout(t, local, NULL);
+    else if ((err = fs_errno(store_getattr(t, local, &a))) == 0)
+        *timeout = fs_child_timeout(t, local, &a);
+    return err;
+}
+
 int fs_perm_lookup_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
                        double *child_timeout)
 {
@@ -219,15 +224,9 @@ int fs_perm_lookup_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
     int err;
 
     *child_timeout = 0;
-    if (dir == STORE_ROOT_INO) {
-        *child_timeout = fs_child_timeout(t, dir, NULL);
-        return 0;               /* the gate checked search */
-    }
-    err = fs_errno(store_getattr(t, dir, &a));
-    if (err == 0 && !S_ISDIR(a.mode))
-        err = ENOTDIR;
-    if (err == 0)
-        err = fs_perm_attr(cr, &a, FS_MAY_EXEC);
+    if (dir == STORE_ROOT_INO)      /* the gate checked search */
+        return fs_child_timeout_now(t, dir, child_timeout);
+    err = fs_perm_dir_attr(cr, t, dir, FS_MAY_EXEC, &a);
     if (err == 0)
         *child_timeout = fs_child_timeout(t, dir, &a);
     return err;
