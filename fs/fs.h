@@ -14,16 +14,16 @@
  * tracked (forget is a no-op); only open files are counted (struct fs_open),
  * so that a record unlinked while open keeps its data until the last close.
  *
- * Permissions: the daemon checks them, alone (no default_permissions: the
- * kernel's check would cost a GETATTR of the folder after every change in
- * it), with the caller's credentials (fs_perm.c): every op naming a tenant
+ * Permissions: the kernel checks the mode bits (default_permissions) with
+ * the attributes it caches, and the daemon checks every request again
+ * with the caller's credentials (fs_perm.c): every op naming a tenant
  * inode passes the tenant gate (search permission on the tenant's folder,
  * from the registry), then the op's own check; ops on an open handle, and
  * getattr, listxattr and getxattr (which the kernel also sends for fstat,
- * flistxattr and fgetxattr), skip the gate.  uid 0 passes all.  The kernel
- * walks the names it caches without asking, so names are cached only in
- * folders everyone may search (fs_child_timeout), and when that changes
- * the kernel is told to forget them (fs_inval.c, fs_tenant_changed).
+ * flistxattr and fgetxattr), skip the gate.  uid 0 passes all.  Names are
+ * cached in every folder (the kernel checks search permission on each
+ * folder of a walk itself), except a tenant's name at the mount root when
+ * not everyone may search the tenant (fs_root_entry: the tenant gate).
  *
  * Lock order: fs_ctx.open_lock is a leaf lock; no store call is made while it
  * is held.  The snapshot view's lock (fs_snapview.c) is taken with no other
@@ -238,7 +238,6 @@ struct fs_dirbuf {
     size_t size, used;
     bool plus;
     uint64_t tid;               /* tenant of the listed folder, 0 at root */
-    double child_timeout;       /* its names' (fs_child_timeout) */
 };
 
 /* Add one entry whose next offset is `next`; with `counted`, readdirplus
@@ -373,14 +372,6 @@ void fs_inval_inode(struct fs_ctx *c, fuse_ino_t ino);
 /* Likewise: that the kernel forget name `name` in folder `parent`, and
  * everything it cached below it. */
 void fs_inval_entry(struct fs_ctx *c, fuse_ino_t parent, const char *name);
-/* Likewise for every name in folder `dir` (read from the store then). */
-void fs_inval_children(struct fs_ctx *c, fuse_ino_t dir);
-/* `name` was just moved into folder `dir` (local inode `local` of t) by a
- * rename from another folder: the kernel keeps the entry it had, with the
- * cache time of the folder it came from; if not everyone may search `dir`
- * (fs_child_timeout 0), have it forgotten (fs_inval_entry). */
-void fs_inval_moved_in(struct fs_ctx *c, store_tenant *t, fuse_ino_t dir,
-                       uint64_t local, const char *name);
 /* Stop and join the thread (while the session still serves, fs_stop.c, or
  * after it stopped; before the unmount); what is still queued is dropped,
  * and later requests are ignored (request threads may still call the
@@ -509,28 +500,10 @@ int fs_perm_resolve_held(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t ino,
 int fs_perm_dir_attr(struct fs_cred *cr, store_tenant *t, uint64_t dir,
                      unsigned want, struct store_attr *a);
 
-/* How long the kernel may cache the names in folder `local` of t, whose
- * attributes are `a` (not read for the tenant's own folder, whose owner
- * and mode come from the registry in memory; `a` may then be NULL).  The
- * kernel checks no permission itself (no default_permissions), so a
- * cached name is a walk nobody asks us about, by path, from a working
- * folder or from an open folder's descriptor: FS_TIMEOUT only where every
- * caller may search the folder anyway (owner, group and other all have
- * x); 0 elsewhere, so that every walk through the folder is a lookup the
- * daemon checks for the caller. */
-double fs_child_timeout(store_tenant *t, uint64_t local,
-                        const struct store_attr *a);
-/* fs_child_timeout() of folder `local` as it is now: read from the store
- * (nothing read for the tenant's folder).  Returns 0 or a store errno. */
-int fs_child_timeout_now(store_tenant *t, uint64_t local, double *timeout);
-
-/* Search (x) on folder `dir` of t, for a lookup in it, and the entry
- * timeout of its names (fs_child_timeout).  The tenant's folder costs no
- * store read (the gate checked search; its mode is in memory); other
- * folders one store_getattr.  Returns 0, EACCES, ENOTDIR or a store
- * errno. */
-int fs_perm_lookup_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
-                       double *child_timeout);
+/* Search (x) on folder `dir` of t, for a lookup in it.  The tenant's
+ * folder costs no store read (the gate checked search); other folders one
+ * store_getattr.  Returns 0, EACCES, ENOTDIR or a store errno. */
+int fs_perm_lookup_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir);
 
 /* The sticky-bit rule: in a folder with S_ISVTX only the folder's owner,
  * the victim's owner or root removes or renames the victim.  0 or EPERM. */
@@ -638,7 +611,6 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
                      off_t length, struct fuse_file_info *fi);
 
 void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void fs_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
 void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
                    int to_set, struct fuse_file_info *fi);
 void fs_op_statfs(fuse_req_t req, fuse_ino_t ino);

@@ -21,7 +21,6 @@
  */
 #include <errno.h>
 #include <stdlib.h>
-#include <unistd.h>
 #include <string.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
@@ -32,18 +31,17 @@
 /* Attributes                                                            */
 /* ===================================================================== */
 
-/* The attributes of `ino` as the caller may see them.  `gated`: through
- * the tenant gate (fs_perm_resolve); otherwise without it, as getattr: no
- * tenant gate, since fstat() of an open descriptor keeps working, and the
- * kernel does not tell it from a stat() by path (it sends the handle only
- * for its own refreshes).  Nothing leaks that way: stat needs no
+/* The attributes of `ino` as the caller may see them, without the tenant
+ * gate (fs_perm_resolve_held): fstat() of an open descriptor keeps
+ * working, and the kernel does not tell it from a stat() by path (it
+ * sends the handle only for its own refreshes).  Nothing leaks that way: stat needs no
  * permission on the object itself (POSIX), and reaching an inode inside a
  * tenant takes a lookup through the tenant's folder, which is gated (and
  * which the kernel does not cache for a tenant not everyone may search),
  * or a descriptor opened through one.  The tenant's folder itself stays
  * ENOENT to whoever may not see the tenant (fs_perm_resolve_held). */
 static int fs_stat_of(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t ino,
-                      bool gated, struct stat *st, double *timeout)
+                      struct stat *st, double *timeout)
 {
     struct store_attr a;
     store_tenant *t;
@@ -55,8 +53,7 @@ static int fs_stat_of(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t ino,
         return fs_root_stat(c, st);
     if (fs_ino_snap_virtual(ino))
         return fs_snap_stat(c, ino, st, timeout);
-    err = gated ? fs_perm_resolve(c, cr, ino, &t, &local)
-                : fs_perm_resolve_held(c, cr, ino, &t, &local);
+    err = fs_perm_resolve_held(c, cr, ino, &t, &local);
     if (err == 0)
         err = fs_errno(store_getattr(t, local, &a));
     if (err == 0)
@@ -78,43 +75,11 @@ void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
     (void)fi;
     fs_cred_init(&cr, req);
-    err = fs_stat_of(fs_ctx_of(req), &cr, ino, false, &st, &timeout);
+    err = fs_stat_of(fs_ctx_of(req), &cr, ino, &st, &timeout);
     if (err != 0)
         fuse_reply_err(req, err);
     else
         fuse_reply_attr(req, &st, timeout);
-}
-
-/* access(2), faccessat(2), chdir(2): with no default_permissions the
- * kernel asks us.  The mode bits as everywhere (fs_perm_mode), behind the
- * tenant gate; uid 0 may read, write and search anything but execute only
- * what has an x bit (the kernel's generic_permission); w in the snapshot
- * view is EROFS.  F_OK alone: the lookup that reached the inode proved it
- * exists. */
-void fs_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
-{
-    struct fs_cred cr;
-    struct stat st;
-    double timeout;
-    unsigned want = 0;
-    int err;
-
-    fs_cred_init(&cr, req);
-    if (mask & R_OK)
-        want |= FS_MAY_READ;
-    if (mask & W_OK)
-        want |= FS_MAY_WRITE;
-    if (mask & X_OK)
-        want |= FS_MAY_EXEC;
-    err = fs_stat_of(fs_ctx_of(req), &cr, ino, true, &st, &timeout);
-    if (err == 0)
-        err = fs_perm_mode(&cr, st.st_uid, st.st_gid, st.st_mode, want);
-    if (err == 0 && (want & FS_MAY_EXEC) && fs_cred_is_root(&cr) &&
-        !S_ISDIR(st.st_mode) && !(st.st_mode & 0111))
-        err = EACCES;
-    if (err == 0 && (want & FS_MAY_WRITE) && fs_ino_in_snapview(ino))
-        err = EROFS;
-    fuse_reply_err(req, err);
 }
 
 /* Translate the kernel's request into a store mask and values. */
@@ -163,23 +128,20 @@ static unsigned fs_setattr_mask(const struct stat *attr, int to_set,
     return mask;
 }
 
-/* A folder's owner, group or mode changed: if not everyone may search it
- * now, the names the kernel cached in it while they could must go (the
- * kernel checks no permission itself: docs/permissions.md); for a
- * tenant's folder, its entry at the mount root.  After the reply, from
- * the invalidation thread: the kernel holds the folder's lock until then. */
-static void fs_setattr_dir_changed(struct fs_ctx *c, store_tenant *t,
-                                   fuse_ino_t ino, uint64_t local,
-                                   const struct store_attr *a)
+/* A tenant's folder changed owner, group or mode: if not everyone may
+ * search it now, its name at the mount root must stop being cached (the
+ * tenant gate answers ENOENT to whoever may not see it: fs_root_entry).
+ * After the reply, from the invalidation thread: the kernel holds the
+ * folder's lock until then.  Names in other folders need nothing: the
+ * kernel checks search permission itself (default_permissions), with the
+ * attributes this setattr's reply gave it. */
+static void fs_setattr_tenant_changed(struct fs_ctx *c, store_tenant *t,
+                                      const struct store_attr *a)
 {
     struct store_tenant_info info;
 
-    if (fs_child_timeout(t, local, a) != 0)
+    if ((a->mode & 0111) == 0111)
         return;
-    if (local != STORE_ROOT_INO) {
-        fs_inval_children(c, ino);
-        return;
-    }
     store_tenant_info_get(t, &info);
     fs_inval_entry(c, FUSE_ROOT_ID, info.name);
 }
@@ -234,9 +196,9 @@ out:
     }
     fs_attr_to_stat(fs_ino_tenant(ino), &out, &st);
     fuse_reply_attr(req, &st, FS_TIMEOUT);     /* req is gone after this */
-    if (S_ISDIR(out.mode) && (mask & (STORE_SET_MODE | STORE_SET_UID |
-                                      STORE_SET_GID)))
-        fs_setattr_dir_changed(c, t, ino, local, &out);
+    if (local == STORE_ROOT_INO && (mask & (STORE_SET_MODE | STORE_SET_UID |
+                                            STORE_SET_GID)))
+        fs_setattr_tenant_changed(c, t, &out);
 }
 
 #define FS_STATFS_BSIZE 4096u

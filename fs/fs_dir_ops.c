@@ -39,7 +39,6 @@ void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     struct fs_cred cr;
     store_tenant *t;
     uint64_t local;
-    double timeout;
     int err;
 
     fs_cred_init(&cr, req);
@@ -54,18 +53,18 @@ void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     }
     err = fs_perm_resolve(c, &cr, parent, &t, &local);
     if (err == 0)
-        err = fs_perm_lookup_dir(&cr, t, local, &timeout);
+        err = fs_perm_lookup_dir(&cr, t, local);
     if (err != 0)
         goto out;               /* no negative entry for a hidden folder */
     err = fs_errno(store_lookup(t, local, name, strlen(name), &a));
     if (err == 0) {
         fs_attr_to_entry(fs_ino_tenant(parent), &a, &e);
-        e.entry_timeout = timeout;
+        e.entry_timeout = FS_TIMEOUT;
     } else if (err == ENOENT) {
         /* We are the only writer below the root: let the kernel cache the
          * absence for as long as it caches an entry (ino 0 = negative). */
         memset(&e, 0, sizeof(e));
-        e.entry_timeout = timeout;
+        e.entry_timeout = FS_TIMEOUT;
         err = 0;
     }
 out:
@@ -116,7 +115,7 @@ int fs_node_make(fuse_req_t req, fuse_ino_t parent, const char *name,
     if (err != 0)
         return err;
     fs_attr_to_entry(fs_ino_tenant(parent), &a, e);
-    e->entry_timeout = fs_child_timeout(t, local, &pa);
+    e->entry_timeout = FS_TIMEOUT;
     return 0;
 }
 
@@ -308,11 +307,6 @@ void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
                                     &orphan));
     if (err == 0)
         fs_orphan_note(c, fs_ino_tenant(parent), t, orphan);
-    if (err == 0 && newlocal != local) {
-        fs_inval_moved_in(c, t, newparent, newlocal, newname);
-        if (flags & RENAME_EXCHANGE)
-            fs_inval_moved_in(c, t, parent, local, name);
-    }
 out:
     fuse_reply_err(req, err);
 }
@@ -354,7 +348,7 @@ void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
                                   strlen(newname), &a));
     if (err == 0) {
         fs_attr_to_entry(fs_ino_tenant(ino), &a, &e);
-        e.entry_timeout = fs_child_timeout(t, newlocal, &pa);
+        e.entry_timeout = FS_TIMEOUT;
     }
 out:
     if (err != 0)
@@ -413,7 +407,7 @@ static int fs_dirbuf_store_fn(const char *name, size_t len,
         st.st_ino = fs_ino_make(d->tid, a->ino);
         st.st_mode = a->mode & S_IFMT;
     }
-    return fs_dirbuf_add(d, nm, &st, true, d->child_timeout, (off_t)cookie);
+    return fs_dirbuf_add(d, nm, &st, true, FS_TIMEOUT, (off_t)cookie);
 }
 
 /* Root listing: a tenant's offset is its id + 2.  Tenants the caller may
@@ -458,8 +452,7 @@ static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
                         off_t off, bool plus, const struct fuse_file_info *fi)
 {
     struct fs_ctx *c = fs_ctx_of(req);
-    struct fs_dirbuf d = { .req = req, .size = size, .plus = plus,
-                           .child_timeout = FS_TIMEOUT };
+    struct fs_dirbuf d = { .req = req, .size = size, .plus = plus };
     struct fs_cred cr;
     struct stat st;
     store_tenant *t = NULL;
@@ -480,11 +473,6 @@ static void fs_dir_list(fuse_req_t req, fuse_ino_t ino, size_t size,
         if (err != 0)
             goto out;
         d.tid = fs_ino_tenant(ino);
-        /* As of now, not as of the opening: a folder closed since must
-         * not have its names cached again through an old handle. */
-        if (plus && (err = fs_child_timeout_now(t, local,
-                                                &d.child_timeout)) != 0)
-            goto out;
     }
     memset(&st, 0, sizeof(st));
     st.st_mode = S_IFDIR;

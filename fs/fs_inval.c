@@ -2,7 +2,7 @@
  * fs_inval.c - cache invalidations the kernel must be asked for from
  * outside a request handler, on a thread of their own.
  *
- * Three cases:
+ * Two cases:
  *
  *   - an inode's pages and attributes (fs_inval_inode).  With the
  *     writeback cache, a WRITE that is part of the kernel's writeback
@@ -16,13 +16,10 @@
  *     written back (and writes dirty ones back first), which after the last
  *     release are none.
  *   - a name (fs_inval_entry): the kernel forgets the name and everything
- *     it cached below it.  The mount is not mounted with
- *     default_permissions (docs/permissions.md), so a name the kernel
- *     caches is a path walk it lets anyone make without asking us; a name
- *     moved into a folder not everyone may search must stop being cached.
- *   - every name in a folder (fs_inval_children): its mode, owner or group
- *     changed, so it may no longer be searchable by everyone, and the
- *     names the kernel cached in it while it was must go.
+ *     it cached below it.  A tenant's name at the mount root is cached
+ *     only while everyone may search the tenant (fs_root_entry: the tenant
+ *     gate hides it from the others); a chmod or chown through the mount
+ *     that closes the tenant must have the kernel forget it.
  *
  * Why not from the request handler: the kernel holds the locks of the
  * inode (or folder) concerned until it has our reply, and the
@@ -36,7 +33,7 @@
  * The queue is bounded and never blocks the caller: a full queue drops the
  * request.  A dropped inode costs only the cleanup (the kernel drops the
  * pages when it reclaims them); a dropped name stays cached for at most
- * FS_TIMEOUT (it takes 256 folder changes queued at once).
+ * FS_TIMEOUT (it takes 256 requests queued at once).
  */
 #include <errno.h>
 #include <signal.h>
@@ -46,9 +43,8 @@
 #include "fs.h"
 
 #define FS_INVAL_MAX 256        /* queued requests */
-#define FS_INVAL_CHUNK 64       /* names of a folder read at a time */
 
-enum fs_inval_kind { FS_INVAL_INODE, FS_INVAL_ENTRY, FS_INVAL_CHILDREN };
+enum fs_inval_kind { FS_INVAL_INODE, FS_INVAL_ENTRY };
 
 struct fs_inval_item {
     enum fs_inval_kind kind;
@@ -65,60 +61,6 @@ struct fs_inval {
     size_t head, count;
     struct fs_inval_item queue[FS_INVAL_MAX];
 };
-
-/* Names of one folder, read a chunk at a time (store_readdir callback). */
-struct fs_inval_names {
-    size_t n;
-    uint64_t last;              /* cookie of the last name taken */
-    char name[FS_INVAL_CHUNK][STORE_NAME_MAX + 1];
-};
-
-static int fs_inval_name_fn(const char *name, size_t len,
-                            const struct store_attr *a, uint64_t cookie,
-                            void *arg)
-{
-    struct fs_inval_names *nm = arg;
-
-    (void)a;
-    if (nm->n == FS_INVAL_CHUNK)
-        return 1;
-    if (len > STORE_NAME_MAX)
-        len = STORE_NAME_MAX;
-    memcpy(nm->name[nm->n], name, len);
-    nm->name[nm->n][len] = '\0';
-    nm->n++;
-    nm->last = cookie;
-    return 0;
-}
-
-/* Every name in folder `dir`, a chunk at a time: the store is read, then
- * (with no store lock held) the kernel is told, so a notification that
- * waits for a request in the folder never waits for us. */
-static void fs_inval_children_now(struct fs_ctx *c, struct fs_inval *v,
-                                  fuse_ino_t dir)
-{
-    struct fs_inval_names *nm = malloc(sizeof(*nm));
-    store_tenant *t;
-    uint64_t local, after = 0;
-
-    if (nm == NULL || fs_ino_resolve(c, dir, &t, &local) != 0) {
-        free(nm);
-        return;
-    }
-    do {
-        nm->n = 0;
-        if (store_readdir(t, local, after, false, fs_inval_name_fn, nm) !=
-            STORE_OK)
-            break;
-        for (size_t i = 0; i < nm->n && !atomic_load(&v->stop) &&
-                           !fuse_session_exited(c->se); i++)
-            (void)fuse_lowlevel_notify_inval_entry(c->se, dir, nm->name[i],
-                                                   strlen(nm->name[i]));
-        after = nm->last;
-    } while (nm->n == FS_INVAL_CHUNK && !atomic_load(&v->stop) &&
-             !fuse_session_exited(c->se));
-    free(nm);
-}
 
 static void *fs_inval_main(void *arg)
 {
@@ -140,11 +82,9 @@ static void *fs_inval_main(void *arg)
         if (!fuse_session_exited(c->se)) {
             if (it.kind == FS_INVAL_INODE)
                 (void)fuse_lowlevel_notify_inval_inode(c->se, it.ino, 0, 0);
-            else if (it.kind == FS_INVAL_ENTRY)
+            else
                 (void)fuse_lowlevel_notify_inval_entry(c->se, it.ino, it.name,
                                                        strlen(it.name));
-            else
-                fs_inval_children_now(c, v, it.ino);
         }
         pthread_mutex_lock(&v->lock);
     }
@@ -230,22 +170,6 @@ void fs_inval_entry(struct fs_ctx *c, fuse_ino_t parent, const char *name)
         return;
     memcpy(it.name, name, len + 1);
     fs_inval_queue(c, &it);
-}
-
-void fs_inval_children(struct fs_ctx *c, fuse_ino_t dir)
-{
-    struct fs_inval_item it = { .kind = FS_INVAL_CHILDREN, .ino = dir };
-
-    fs_inval_queue(c, &it);
-}
-
-void fs_inval_moved_in(struct fs_ctx *c, store_tenant *t, fuse_ino_t dir,
-                       uint64_t local, const char *name)
-{
-    double timeout;
-
-    if (fs_child_timeout_now(t, local, &timeout) == 0 && timeout == 0)
-        fs_inval_entry(c, dir, name);
 }
 
 void fs_inval_stop(struct fs_ctx *c)

@@ -414,10 +414,12 @@ int main(int argc, char *argv[])
         fs_fail("tenantfs: %s: %s", opts.store, strerror(errno));
         goto out;
     }
-    /* No default_permissions: the daemon checks every request itself
-     * (fs_perm.c), which spares the kernel's GETATTR of a folder after
-     * each change in it (docs/permissions.md). */
-    if (fs_args_add_opt(&args, "fsname", dir) != 0 ||
+    /* default_permissions: the kernel checks the mode bits too, with the
+     * attributes it caches, so it may cache names in every folder (a path
+     * walk through cached names is checked by it); the daemon checks every
+     * request as well (fs_perm.c; docs/permissions.md). */
+    if (fuse_opt_add_arg(&args, "-odefault_permissions") != 0 ||
+        fs_args_add_opt(&args, "fsname", dir) != 0 ||
         fuse_opt_add_arg(&args, "-osubtype=tenantfs") != 0) {
         fs_fail("tenantfs: options: out of memory");
         goto out;

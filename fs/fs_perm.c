@@ -1,15 +1,12 @@
 /*
  * fs_perm.c - the daemon's own permission checks.
  *
- * The daemon is the only one to check permissions: the mount has no
- * default_permissions (the kernel's own check refreshes a folder's
- * attributes with a GETATTR after every change in it, inside the folder's
- * lock: creation in one folder by many processes pays it serially;
- * docs/permissions.md).  This file
- * checks with the caller's uid, gid and supplementary groups, so that
- * nothing (a dentry or attributes cached from another user's lookup, an
- * inode number reached some other way) gives access to what the mode bits
- * refuse.  The rules are the kernel's (generic_permission, may_delete,
+ * The kernel checks the mode bits too (the mount has default_permissions,
+ * so that it may cache names in every folder: docs/permissions.md), but
+ * the daemon does not rely on it: this file checks every request with the
+ * caller's uid, gid and supplementary groups, so that nothing (an inode
+ * number reached some other way, a snapshot's folder) gives access to
+ * what the mode bits refuse.  The rules are the kernel's (generic_permission, may_delete,
  * setattr_prepare, xattr_permission, may_linkat), so a caller the kernel
  * would let through is never refused here:
  *
@@ -189,47 +186,13 @@ int fs_perm_dir_attr(struct fs_cred *cr, store_tenant *t, uint64_t dir,
     return err;
 }
 
-double fs_child_timeout(store_tenant *t, uint64_t local,
-                        const struct store_attr *a)
-{
-    uint32_t mode;
-
-    if (local == STORE_ROOT_INO) {
-        struct store_tenant_info info;
-
-        store_tenant_info_get(t, &info);
-        mode = info.mode;
-    } else {
-        mode = a->mode;
-    }
-    return (mode & 0111) == 0111 ? FS_TIMEOUT : 0;
-}
-
-int fs_child_timeout_now(store_tenant *t, uint64_t local, double *timeout)
+int fs_perm_lookup_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir)
 {
     struct store_attr a;
-    int err = 0;
 
-    if (local == STORE_ROOT_INO)
-        *timeout = fs_child_timeout(t, local, NULL);
-    else if ((err = fs_errno(store_getattr(t, local, &a))) == 0)
-        *timeout = fs_child_timeout(t, local, &a);
-    return err;
-}
-
-int fs_perm_lookup_dir(struct fs_cred *cr, store_tenant *t, uint64_t dir,
-                       double *child_timeout)
-{
-    struct store_attr a;
-    int err;
-
-    *child_timeout = 0;
     if (dir == STORE_ROOT_INO)      /* the gate checked search */
-        return fs_child_timeout_now(t, dir, child_timeout);
-    err = fs_perm_dir_attr(cr, t, dir, FS_MAY_EXEC, &a);
-    if (err == 0)
-        *child_timeout = fs_child_timeout(t, dir, &a);
-    return err;
+        return 0;
+    return fs_perm_dir_attr(cr, t, dir, FS_MAY_EXEC, &a);
 }
 
 /* ===================================================================== */

@@ -315,12 +315,6 @@ static void req_create(fuse_req_t req, fuse_ino_t parent, const char *name,
     fs_op_create(req, parent, name, mode, fi);
 }
 
-static void req_access(fuse_req_t req, fuse_ino_t ino, int mask)
-{
-    fs_count(req, FS_REQ_ACCESS);
-    fs_op_access(req, ino, mask);
-}
-
 static void req_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
                           off_t offset, off_t length,
                           struct fuse_file_info *fi)
@@ -363,5 +357,4 @@ const struct fuse_lowlevel_ops fs_ops = {
     .removexattr  = req_removexattr,
     .create       = req_create,
     .fallocate    = req_fallocate,
-    .access       = req_access,
 };

@@ -96,10 +96,10 @@ int fs_tenant_remove(struct fs_ctx *c, const char *name, bool only_empty)
 
 /* The attributes of the tenant's folder are dropped, and its entry at the
  * mount root, which makes the kernel forget the names it cached below it:
- * the mount has no default_permissions (docs/permissions.md), so a path
- * walk through cached names is one the kernel lets anyone make without
- * asking us, and a tenant closed to someone must stop being cached at
- * once.  The entry notification takes the mount root's lock, which a
+ * a tenant's name is cached only while everyone may search it
+ * (fs_root_entry), and one closed to someone must be hidden (ENOENT, the
+ * tenant gate) at once, not refused by the kernel's own check with the
+ * attributes it kept.  The entry notification takes the mount root's lock, which a
  * request at the root holds until the session answers it: this runs on the
  * admin thread, which is stopped while the session still serves
  * (fs_stop.c), so the answer comes.

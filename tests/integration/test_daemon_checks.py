@@ -1,13 +1,14 @@
-"""The daemon is the only permission check (docs/permissions.md): the mount
-has no default_permissions, so the kernel walks the names it caches without
-asking anyone.  What keeps that safe, through a real allow_other mount and
-real Unix users:
+"""Permission checks with names cached (docs/permissions.md): the kernel
+checks the mode bits with the attributes it caches (default_permissions)
+and caches names in every folder; the daemon checks every request again.
+What users rely on, through a real allow_other mount and real Unix users:
 
-  - names in a folder not everyone may search are never cached, and when a
-    folder (or a tenant's folder) is closed by chmod, or a name is moved into
-    such a folder, the kernel is told to forget what it cached, at once:
-    well within the second (FS_TIMEOUT) it would otherwise keep it;
-  - access(2) and running a program are answered by the daemon's rules;
+  - a folder (or a tenant's folder) closed by chmod, or a name moved into a
+    closed folder, is refused at once, although names below it were cached:
+    well within the second (FS_TIMEOUT) the kernel keeps a name; a tenant
+    closed that way becomes absent (ENOENT) to the others;
+  - the owner's walk through a private folder opens no way for others;
+  - access(2) and running a program follow the mode bits;
   - a hard link to someone else's file needs read and write on it, as the
     kernel's fs.protected_hardlinks has it.
 
@@ -40,7 +41,7 @@ def closes_at_once(session, path, refused="EACCES"):
     return took
 
 
-def test_a_folder_closed_by_chmod_forgets_its_cached_names(m):
+def test_a_folder_closed_by_chmod_refuses_its_cached_names_at_once(m):
     d = m.path("pub", "d")
     assert ops(ALICE, ("mkdir", d, 0o755), ("write", d + "/f", "x"),
                ("mkdir", d + "/sub", 0o755), ("write", d + "/sub/g", "y")) == [OK] * 4
@@ -61,9 +62,8 @@ def test_a_folder_closed_by_chmod_forgets_its_cached_names(m):
 
 def test_a_folder_closed_while_open_lists_but_does_not_open_the_way(m):
     """A descriptor of a folder keeps listing it after a chmod closed it
-    (as on any POSIX filesystem), but listing must not make the kernel
-    cache its names again: the names found through the descriptor need
-    search permission on the folder now."""
+    (as on any POSIX filesystem), but the names found through the
+    descriptor need search permission on the folder now."""
     d = m.path("pub", "d")
     assert ops(ALICE, ("mkdir", d, 0o755), ("write", d + "/f", "x")) == [OK] * 2
     with Session(BOB) as bob, Session(ALICE) as alice:
@@ -77,7 +77,7 @@ def test_a_folder_closed_while_open_lists_but_does_not_open_the_way(m):
         bob.op("fdclose", fd)
 
 
-def test_names_in_a_closed_folder_are_never_cached(m):
+def test_the_owners_walk_opens_no_way_into_a_closed_folder(m):
     d = m.path("pub", "priv")
     assert ops(ALICE, ("mkdir", d, 0o700), ("write", d + "/f", "x")) == [OK] * 2
     with Session(BOB) as bob, Session(ALICE) as alice:
@@ -90,7 +90,7 @@ def test_names_in_a_closed_folder_are_never_cached(m):
         assert r[0] == "ok" and r[1][2] == 0o700, r
 
 
-def test_a_name_moved_into_a_closed_folder_is_forgotten(m):
+def test_a_name_moved_into_a_closed_folder_is_refused_at_once(m):
     pub, priv = m.path("pub"), m.path("pub", "priv")
     assert ops(ALICE, ("mkdir", priv, 0o700), ("write", pub + "/f", "x"),
                ("mkdir", pub + "/dir", 0o755), ("write", pub + "/dir/g", "y")) == [OK] * 4
@@ -104,7 +104,7 @@ def test_a_name_moved_into_a_closed_folder_is_forgotten(m):
         assert alice.op("read", priv + "/dir/g") == ("ok", "y")
 
 
-def test_a_tenant_closed_through_the_mount_forgets_its_cached_names(m):
+def test_a_tenant_closed_through_the_mount_hides_its_cached_names(m):
     t = m.path("pub")
     assert ops(ALICE, ("mkdir", t + "/d", 0o755), ("write", t + "/d/f", "x")) == [OK] * 2
     with Session(BOB) as bob, Session(ALICE) as alice:

@@ -80,7 +80,7 @@ def test_daemon_mode_returns_once_mounted(store, detached_env):
             line = [l for l in f if (" %s " % store.mnt) in l][0]
         fields = line.split()
         assert fields[0] == store.path and fields[2] == "fuse.tenantfs", line
-        assert "allow_other" in fields[3] and "default_permissions" not in fields[3], line
+        assert "allow_other" in fields[3] and "default_permissions" in fields[3], line
     finally:
         stop_detached(store.path, store.mnt)
     # Data written by the detached daemon is there on the next mount.
