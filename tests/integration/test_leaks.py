@@ -69,15 +69,15 @@ def test_no_descriptor_or_memory_growth_over_10000_record_lifetimes(mounted, acm
 
 
 def test_open_tenants_cost_little_memory(store):
-    """An opened tenant's LMDB page lists are not made resident by glibc's
-    rising mmap threshold (store_tenant.c, store_env_open_lean): 100
-    tenants opened by a fresh daemon (one record written and read in each)
-    measured 7.3 MiB of anonymous memory with it here, 65.9 MiB once in a
-    CI run (how much of the ops' 3 MiB lists glibc keeps cached varies
-    with the threads and arenas that served them), and 161 MiB without
-    it; under ASan, whose allocator is its own, 49 MiB.  The bound is
-    between."""
-    names = ["t%03d" % i for i in range(100)]
+    """An opened tenant's LMDB page lists are not made resident (store_tenant.c,
+    store_env_open_lean): neither by glibc's rising mmap threshold (161 MiB
+    for 100 tenants without the low threshold at open), nor by a free 2 MiB
+    hole of the heap that an op's nested transaction left, which calloc
+    zeroes (300 tenants opened by a fresh daemon, one record written and
+    read in each, debugoptimized build: 132, 156 and 225 MiB without the
+    plugs, 15.6 to 16.4 MiB with them).  Under ASan, whose allocator is its
+    own, neither applies: 65 MiB, bounded loosely."""
+    names = ["t%03d" % i for i in range(300)]
     for n in names:
         store.add_tenant(n)
     m = store.mount()
@@ -94,6 +94,7 @@ def test_open_tenants_cost_little_memory(store):
     finally:
         m.stop()
     grew = (anon1 - anon0) / 2**20
+    bound = 150 if util.built_with_asan() else 40
     print("RssAnon grew %.1f MiB for %d tenants" % (grew, len(names)))
-    assert grew < 110, \
+    assert grew < bound, \
         "anonymous memory grew by %.1f MiB for %d tenants" % (grew, len(names))
