@@ -381,6 +381,28 @@ void fs_inval_stop(struct fs_ctx *c);
  * session loop ended).  NULL-safe. */
 void fs_inval_free(struct fs_ctx *c);
 
+/* ---- the device's reads and writes (fs_io.c) ---------------------------- */
+
+/* Read and write the session's /dev/fuse through fs_io.c, which asks the
+ * kernel for FUSE_HANDLE_KILLPRIV_V2 (libfuse 3.14 cannot): no GETXATTR of
+ * security.capability before every write(2).  After fuse_session_mount().
+ * Returns 0 or a negative errno (libfuse's). */
+int fs_io_attach(struct fuse_session *se);
+/* The request this thread is handling carries the kernel's kill flag
+ * (a WRITE, a truncating SETATTR or an O_TRUNC OPEN by a caller without
+ * CAP_FSETID): the write and open handlers call fs_kill_privs() once they
+ * succeeded; setattr folds the mode into its own change (and kills on
+ * every chown, which the kernel leaves to us too). */
+bool fs_io_kill_privs(void);
+/* What a kill flag asks (fs_attr_ops.c), as the kernel's own
+ * setattr_should_drop_suidgid: clear setuid of regular file `local` of t
+ * (FUSE inode `ino`), and setgid when the group may execute it or the
+ * caller of `req` is not in its group; it has no security.capability to
+ * remove (only "user." extended attributes are stored).  Returns 0 or an
+ * errno. */
+int fs_kill_privs(fuse_req_t req, store_tenant *t, fuse_ino_t ino,
+                  uint64_t local);
+
 /* ---- open files and orphans (fs_inode.c) -------------------------------- */
 
 int fs_open_ctx_init(struct fs_ctx *c);
@@ -540,6 +562,13 @@ int fs_perm_link_source(struct fs_cred *cr, store_tenant *t, uint64_t local);
  * O_RDWR, w for O_TRUNC; x (instead of r) for an open for execution
  * (FS_O_EXEC).  Returns 0 or EACCES. */
 int fs_perm_open(struct fs_cred *cr, const struct store_attr *a, int flags);
+
+/* The mode of `a` once a change by cr killed its privileges, as the
+ * kernel's setattr_should_drop_suidgid and chown_common: no setuid, and no
+ * setgid when the group may execute it or cr (not root) is not in its
+ * group.  For a write or truncation, the kernel asks only when cr lacks
+ * CAP_FSETID; a chown kills them for root too. */
+uint32_t fs_perm_killed_mode(struct fs_cred *cr, const struct store_attr *a);
 
 /* A setattr of `to_set` (FUSE_SET_ATTR_*) from `attr` on an object whose
  * attributes are `cur`; `has_fh` when it came through an open handle.

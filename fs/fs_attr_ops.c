@@ -128,6 +128,29 @@ static unsigned fs_setattr_mask(const struct stat *attr, int to_set,
     return mask;
 }
 
+int fs_kill_privs(fuse_req_t req, store_tenant *t, fuse_ino_t ino,
+                  uint64_t local)
+{
+    struct store_attr a, in, out;
+    struct fs_cred cr;
+    int err;
+
+    err = fs_errno(store_getattr(t, local, &a));
+    if (err != 0 || !S_ISREG(a.mode))
+        return err;
+    fs_cred_init(&cr, req);
+    in.mode = fs_perm_killed_mode(&cr, &a);
+    if (in.mode != a.mode) {
+        err = fs_errno(store_setattr(t, local, &in, STORE_SET_MODE, &out));
+        if (err != 0)
+            return err;
+        /* The kernel keeps the mode it had: have it ask again (from
+         * another thread: it holds the inode's locks until our reply). */
+        fs_inval_inode(fs_ctx_of(req), ino);
+    }
+    return 0;       /* no security.capability: only user. xattrs exist */
+}
+
 /* A tenant's folder changed owner, group or mode: if not everyone may
  * search it now, its name at the mount root must stop being cached (the
  * tenant gate answers ENOENT to whoever may not see it: fs_root_entry).
@@ -150,12 +173,13 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
                    int to_set, struct fuse_file_info *fi)
 {
     struct fs_ctx *c = fs_ctx_of(req);
-    struct store_attr in, out;
+    struct store_attr in, out, cur;
     struct fs_cred cr;
     struct stat st;
     store_tenant *t;
     uint64_t local;
     unsigned mask;
+    bool kill;
     int err;
 
     /* With a handle (ftruncate, the kernel's own times after writes) the
@@ -177,14 +201,25 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
         err = EINVAL;
         goto out;
     }
-    if (!fs_cred_is_root(&cr)) {
-        err = fs_errno(store_getattr(t, local, &out));
-        if (err == 0)
-            err = fs_perm_setattr(&cr, &out, attr, to_set, fi != NULL);
+    /* Privileges the kernel leaves to us to kill (fs_io.c): a truncation
+     * with its kill flag (a caller without CAP_FSETID), and every chown: a
+     * change of owner or group, or of the change time alone, which is
+     * what chown(f, -1, -1) sends. */
+    kill = (to_set & FUSE_SET_ATTR_SIZE)
+               ? fs_io_kill_privs()
+               : (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) != 0 ||
+                     to_set == FUSE_SET_ATTR_CTIME;
+    if (!fs_cred_is_root(&cr) || kill) {
+        err = fs_errno(store_getattr(t, local, &cur));
+        if (err == 0 && !fs_cred_is_root(&cr))
+            err = fs_perm_setattr(&cr, &cur, attr, to_set, fi != NULL);
         if (err != 0)
             goto out;
     }
     mask = fs_setattr_mask(attr, to_set, &in);
+    if (kill && S_ISREG(cur.mode) && !(mask & STORE_SET_MODE) &&
+        (in.mode = fs_perm_killed_mode(&cr, &cur)) != cur.mode)
+        mask |= STORE_SET_MODE;     /* in the same transaction */
     if (mask == 0)
         err = fs_errno(store_getattr(t, local, &out));
     else

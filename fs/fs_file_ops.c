@@ -64,6 +64,8 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         err = fs_perm_open(&cr, &a, fi->flags);
     if (err == 0 && (fi->flags & O_TRUNC) && S_ISREG(a.mode) && a.size > 0)
         err = fs_file_truncate(t, local);
+    if (err == 0 && (fi->flags & O_TRUNC) && fs_io_kill_privs())
+        err = fs_kill_privs(req, t, ino, local);
     if (err == 0)
         err = fs_open_register(c, t, ino, local, false);
     if (err != 0) {
@@ -144,6 +146,8 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
         err = EINVAL;
     if (err == 0)
         err = fs_errno(store_write(t, local, (uint64_t)off, buf, size, NULL));
+    if (err == 0 && fs_io_kill_privs())
+        err = fs_kill_privs(req, t, ino, local);
     /* A write-back the quota refused: the refused data stays in the
      * kernel's page cache (as clean pages), where readers would find it.
      * The kernel is asked to drop it after the last release, from another

@@ -478,6 +478,10 @@ int main(int argc, char *argv[])
         goto out;
     }
     mounted = true;
+    if ((e2 = -fs_io_attach(se)) != 0) {
+        fs_fail("tenantfs: starting: %s", strerror(e2));
+        goto out;
+    }
     if ((e2 = fs_inval_start(&ctx)) != 0) {
         fs_fail("tenantfs: starting: %s", strerror(e2));
         goto out;

@@ -9,17 +9,10 @@ The periodic flusher (every 100 ms) and the checkpoint (every second) run
 on their own clocks: their bounds grow with the length of the window.
 """
 
-import json
 import os
 import time
 
 import util
-
-
-def counters(store):
-    st = json.loads(util.ctl("stats", store.path, "--json").stdout)
-    assert st["daemon"], st
-    return st["counters"]
 
 
 def cost(store, fn, settled=lambda d: True):
@@ -28,12 +21,12 @@ def cost(store, fn, settled=lambda d: True):
     counters get their own entry, "timers": how many periodic flushes
     (every 100 ms) and checkpoints (every second) the window may hold."""
     start = time.monotonic()
-    before = counters(store)
+    before = util.counters(store)
     fn()
     growth = {}
 
     def done():
-        after = counters(store)
+        after = util.counters(store)
         growth.clear()
         growth.update({k: after[k] - before[k] for k in after
                        if after[k] != before[k]})
@@ -67,14 +60,14 @@ def released(growth):
 
 
 def test_counters_are_served_and_count(mounted, store):
-    c = counters(store)
+    c = util.counters(store)
     for k in ("fuse.lookup", "fuse.create", "fuse.write", "fuse.flush",
               "store.ops", "store.commits", "journal.appended_seq",
               "journal.flushes", "crypto.sealed_bytes"):
         assert k in c, c
     with open(mounted.path("acme", "x"), "wb") as f:
         f.write(b"x")
-    assert util.wait_for(lambda: counters(store)["fuse.create"] >= 1)
+    assert util.wait_for(lambda: util.counters(store)["fuse.create"] >= 1)
     text = util.ctl("stats", store.path).stdout
     assert "fuse.create=" in text and "store.ops=" in text, text
 

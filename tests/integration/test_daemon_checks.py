@@ -17,7 +17,7 @@ Tenant of the `m` fixture: pub, tfs_alice:tfs_staff 0755 (bob is "other").
 
 import pytest
 
-from users import ALICE, BOB, OK, Session, ok, ops, principals, try_op  # noqa: F401
+from users import ALICE, BOB, OK, Session, ok, ops, principals, pub, try_op  # noqa: F401
 
 # Well below FS_TIMEOUT (1 s, fs/fs.h), the time a forgotten invalidation
 # would leave a cached name usable.
@@ -25,12 +25,8 @@ AT_ONCE = 0.3
 
 
 @pytest.fixture
-def m(store, principals):
-    store.add_tenant("pub", owner="%s:tfs_staff" % ALICE, mode="0755")
-    mnt = store.mount()
-    mnt.start()
-    yield mnt
-    mnt.stop()
+def m(pub):
+    return pub
 
 
 def closes_at_once(session, path, refused="EACCES"):

@@ -112,6 +112,17 @@ class Principals:
 _principals = None
 
 
+@pytest.fixture
+def pub(store, principals):
+    """A store mounted with tenant pub: tfs_alice:tfs_staff 0755, so bob is
+    "other" and carol a member of its group."""
+    store.add_tenant("pub", owner="%s:%s" % (ALICE, STAFF), mode="0755")
+    mnt = store.mount()
+    mnt.start()
+    yield mnt
+    mnt.stop()
+
+
 def principals_now():
     global _principals
     if _principals is None:
@@ -172,6 +183,9 @@ def one(op):
     if n == "create":
         os.close(os.open(a[0], os.O_WRONLY | os.O_CREAT | os.O_EXCL,
                          a[1] if len(a) > 1 else 0o644))
+        return None
+    if n == "truncate":
+        os.truncate(a[0], a[1])
         return None
     if n == "openw":
         os.close(os.open(a[0], os.O_WRONLY))

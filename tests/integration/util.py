@@ -3,6 +3,7 @@ run tenantctl, and a Mount object that starts the daemon in the foreground,
 polls until the kernel shows the mount, and on stop unmounts, waits for the
 daemon and fails the test when its stderr shows a sanitizer report."""
 
+import json
 import os
 import subprocess
 import time
@@ -67,6 +68,15 @@ def run(args, env=None, check=True, input=None, timeout=120, **kw):
 def ctl(*args, env=None, check=True, timeout=120):
     return run([TENANTCTL] + [str(a) for a in args], env=env, check=check,
                timeout=timeout)
+
+
+
+def counters(store):
+    """The running daemon's cost counters (`tenantctl stats --json`) of a
+    Store, or of the store at a path."""
+    st = json.loads(ctl("stats", getattr(store, "path", store), "--json").stdout)
+    assert st["daemon"], st
+    return st["counters"]
 
 
 def sanitizer_report(text):
