@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 
+
 import util
 
 CI_ROUNDS = 6
@@ -459,6 +460,7 @@ def test_group_commit_concurrent_fsyncs_share_flushes(mounted, store):
     # flush the periodic flusher began ran concurrently).
     before = stats(store.path)
     procs = [_spawn("lockstep", a, k, LOCKSTEP_ROUNDS) for k in range(FSYNCER)]
+    start = time.monotonic()
     try:
         for _ in range(LOCKSTEP_ROUNDS):
             for p in procs:
@@ -472,10 +474,16 @@ def test_group_commit_concurrent_fsyncs_share_flushes(mounted, store):
         for p in procs:
             _, err = p.communicate(timeout=120)
             assert p.returncode == 0, err.decode(errors="replace")
+    elapsed = time.monotonic() - start
     n = FSYNCER * LOCKSTEP_ROUNDS
     fsyncs, flushes, st = _figures_after(store.path, before, n)
-    print("group commit, lockstep: %d fsyncs, %d flushes" % (fsyncs, flushes))
-    assert flushes <= 2 * LOCKSTEP_ROUNDS < fsyncs, st
+    print("group commit, lockstep: %d fsyncs, %d flushes in %.2f s"
+          % (fsyncs, flushes, elapsed))
+    # The periodic flusher (commit=100 ms) also flushes while the rounds
+    # run, more often the slower a loaded machine runs them (41 flushes for
+    # 20 rounds once in a full run): those are not the fsyncs' own.
+    periodic = int(elapsed / 0.1) + 1
+    assert flushes <= 2 * LOCKSTEP_ROUNDS + periodic < fsyncs, st
     assert st["max_batch"] >= FSYNCER, st
 
 
