@@ -95,7 +95,6 @@ enum fs_req_kind {
     FS_REQ_REMOVEXATTR,
     FS_REQ_CREATE,
     FS_REQ_FALLOCATE,
-    FS_REQ_ACCESS,
     FS_REQ_COUNT
 };
 
@@ -388,12 +387,16 @@ void fs_inval_free(struct fs_ctx *c);
  * security.capability before every write(2).  After fuse_session_mount().
  * Returns 0 or a negative errno (libfuse's). */
 int fs_io_attach(struct fuse_session *se);
-/* The request this thread is handling carries the kernel's kill flag
- * (a WRITE, a truncating SETATTR or an O_TRUNC OPEN by a caller without
- * CAP_FSETID): the write and open handlers call fs_kill_privs() once they
- * succeeded; setattr folds the mode into its own change (and kills on
- * every chown, which the kernel leaves to us too). */
+/* The WRITE or OPEN (O_TRUNC) this thread is handling carries the
+ * kernel's kill flag (a caller without CAP_FSETID): the handler calls
+ * fs_kill_privs() before it changes anything.  (SETATTR's flag reaches
+ * fs_op_setattr through libfuse: FUSE_SET_ATTR_KILL_SUID.) */
 bool fs_io_kill_privs(void);
+/* The attributes of `ino` changed in a way the reply to `req` does not
+ * tell the kernel (a write, an open or a fallocate that killed setuid):
+ * have it ask again, before its next permission check or exec reads the
+ * mode it kept.  Safe in the request's handler, before the reply. */
+void fs_attr_changed_behind(fuse_req_t req, fuse_ino_t ino);
 /* What a kill flag asks (fs_attr_ops.c), as the kernel's own
  * setattr_should_drop_suidgid: clear setuid of regular file `local` of t
  * (FUSE inode `ino`), and setgid when the group may execute it or the
@@ -565,10 +568,13 @@ int fs_perm_open(struct fs_cred *cr, const struct store_attr *a, int flags);
 
 /* The mode of `a` once a change by cr killed its privileges, as the
  * kernel's setattr_should_drop_suidgid and chown_common: no setuid, and no
- * setgid when the group may execute it or cr (not root) is not in its
- * group.  For a write or truncation, the kernel asks only when cr lacks
- * CAP_FSETID; a chown kills them for root too. */
-uint32_t fs_perm_killed_mode(struct fs_cred *cr, const struct store_attr *a);
+ * setgid when the group may execute it or cr is not in its group (nor,
+ * with `root_capable`, uid 0, taken to hold CAP_FSETID).  A write or a
+ * truncation kills only when the kernel says cr lacks CAP_FSETID (its kill
+ * flag; root_capable false: uid 0 without it is not exempted), a chown
+ * and a fallocate always (root_capable true: the request does not say). */
+uint32_t fs_perm_killed_mode(struct fs_cred *cr, const struct store_attr *a,
+                             bool root_capable);
 
 /* A setattr of `to_set` (FUSE_SET_ATTR_*) from `attr` on an object whose
  * attributes are `cur`; `has_fh` when it came through an open handle.

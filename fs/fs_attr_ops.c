@@ -139,16 +139,20 @@ int fs_kill_privs(fuse_req_t req, store_tenant *t, fuse_ino_t ino,
     if (err != 0 || !S_ISREG(a.mode))
         return err;
     fs_cred_init(&cr, req);
-    in.mode = fs_perm_killed_mode(&cr, &a);
-    if (in.mode != a.mode) {
-        err = fs_errno(store_setattr(t, local, &in, STORE_SET_MODE, &out));
-        if (err != 0)
-            return err;
-        /* The kernel keeps the mode it had: have it ask again (from
-         * another thread: it holds the inode's locks until our reply). */
-        fs_inval_inode(fs_ctx_of(req), ino);
-    }
-    return 0;       /* no security.capability: only user. xattrs exist */
+    in.mode = fs_perm_killed_mode(&cr, &a, false);
+    if (in.mode == a.mode)
+        return 0;       /* no security.capability: only user. xattrs exist */
+    err = fs_errno(store_setattr(t, local, &in, STORE_SET_MODE, &out));
+    if (err == 0)
+        fs_attr_changed_behind(req, ino);
+    return err;
+}
+
+void fs_attr_changed_behind(fuse_req_t req, fuse_ino_t ino)
+{
+    /* Attributes only (offset -1): that takes none of the locks the
+     * kernel holds for this request, so it is sent before the reply. */
+    (void)fuse_lowlevel_notify_inval_inode(fs_ctx_of(req)->se, ino, -1, 0);
 }
 
 /* A tenant's folder changed owner, group or mode: if not everyone may
@@ -179,7 +183,7 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
     store_tenant *t;
     uint64_t local;
     unsigned mask;
-    bool kill;
+    bool chown, kill;
     int err;
 
     /* With a handle (ftruncate, the kernel's own times after writes) the
@@ -201,14 +205,15 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
         err = EINVAL;
         goto out;
     }
-    /* Privileges the kernel leaves to us to kill (fs_io.c): a truncation
-     * with its kill flag (a caller without CAP_FSETID), and every chown: a
-     * change of owner or group, or of the change time alone, which is
-     * what chown(f, -1, -1) sends. */
-    kill = (to_set & FUSE_SET_ATTR_SIZE)
-               ? fs_io_kill_privs()
-               : (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) != 0 ||
-                     to_set == FUSE_SET_ATTR_CTIME;
+    /* Privileges the kernel leaves to us to kill (fs_io.c): its kill flag
+     * (FATTR_KILL_SUIDGID, which libfuse passes as FUSE_SET_ATTR_KILL_SUID)
+     * comes with a truncation by a caller without CAP_FSETID and with
+     * every chown of a non-folder; chown(f, -1, -1) sends the change time
+     * alone (with the writeback cache, the kernel's own ctime), and no
+     * flag. */
+    chown = (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) != 0 ||
+            to_set == FUSE_SET_ATTR_CTIME;
+    kill = (to_set & FUSE_SET_ATTR_KILL_SUID) != 0 || chown;
     if (!fs_cred_is_root(&cr) || kill) {
         err = fs_errno(store_getattr(t, local, &cur));
         if (err == 0 && !fs_cred_is_root(&cr))
@@ -217,8 +222,8 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
             goto out;
     }
     mask = fs_setattr_mask(attr, to_set, &in);
-    if (kill && S_ISREG(cur.mode) && !(mask & STORE_SET_MODE) &&
-        (in.mode = fs_perm_killed_mode(&cr, &cur)) != cur.mode)
+    if (kill && !S_ISDIR(cur.mode) && !(mask & STORE_SET_MODE) &&
+        (in.mode = fs_perm_killed_mode(&cr, &cur, chown)) != cur.mode)
         mask |= STORE_SET_MODE;     /* in the same transaction */
     if (mask == 0)
         err = fs_errno(store_getattr(t, local, &out));

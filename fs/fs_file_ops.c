@@ -62,10 +62,10 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         err = EISDIR;
     if (err == 0)
         err = fs_perm_open(&cr, &a, fi->flags);
-    if (err == 0 && (fi->flags & O_TRUNC) && S_ISREG(a.mode) && a.size > 0)
-        err = fs_file_truncate(t, local);
     if (err == 0 && (fi->flags & O_TRUNC) && fs_io_kill_privs())
         err = fs_kill_privs(req, t, ino, local);
+    if (err == 0 && (fi->flags & O_TRUNC) && S_ISREG(a.mode) && a.size > 0)
+        err = fs_file_truncate(t, local);
     if (err == 0)
         err = fs_open_register(c, t, ino, local, false);
     if (err != 0) {
@@ -144,10 +144,12 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
     err = fs_ino_in_snapview(ino) ? EROFS : fs_ino_resolve(c, ino, &t, &local);
     if (err == 0 && off < 0)
         err = EINVAL;
-    if (err == 0)
-        err = fs_errno(store_write(t, local, (uint64_t)off, buf, size, NULL));
+    /* Privileges first (fs_io.c), as the kernel does: if that fails,
+     * nothing was written. */
     if (err == 0 && fs_io_kill_privs())
         err = fs_kill_privs(req, t, ino, local);
+    if (err == 0)
+        err = fs_errno(store_write(t, local, (uint64_t)off, buf, size, NULL));
     /* A write-back the quota refused: the refused data stays in the
      * kernel's page cache (as clean pages), where readers would find it.
      * The kernel is asked to drop it after the last release, from another
@@ -212,11 +214,14 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
                      off_t length, struct fuse_file_info *fi)
 {
     struct store_attr a, in;
+    struct fs_cred cr;
     store_tenant *t;
     uint64_t local, end;
+    unsigned mask = 0;
     int err;
 
     (void)fi;
+    fs_cred_init(&cr, req);
     if (fs_ino_in_snapview(ino)) {
         err = EROFS;
         goto out;
@@ -241,16 +246,26 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
         err = EISDIR;
     else if (err == 0 && !S_ISREG(a.mode))
         err = ENODEV;
-    if (err != 0 || end <= a.size)
+    if (err != 0)
         goto out;
     memset(&in, 0, sizeof(in));
-    in.size = end;
-    clock_gettime(CLOCK_REALTIME, &in.mtime);
-    /* Grow-only: the size read above may be stale by now (a write past it,
-     * e.g. the kernel's writeback, may have landed), and a plain size
-     * change would cut that write off. */
-    err = fs_errno(store_setattr(t, local, &in, STORE_SET_SIZE
-                                 | STORE_SET_SIZE_GROW | STORE_SET_MTIME, &a));
+    /* The kernel leaves killing privileges to us (fs_io.c) and says
+     * nothing of the caller's CAP_FSETID here: uid 0 stands for it. */
+    if (!fs_cred_is_root(&cr) &&
+        (in.mode = fs_perm_killed_mode(&cr, &a, true)) != a.mode)
+        mask |= STORE_SET_MODE;
+    if (end > a.size) {
+        /* Grow-only: the size read above may be stale by now (a write
+         * past it, e.g. the kernel's writeback, may have landed), and a
+         * plain size change would cut that write off. */
+        in.size = end;
+        clock_gettime(CLOCK_REALTIME, &in.mtime);
+        mask |= STORE_SET_SIZE | STORE_SET_SIZE_GROW | STORE_SET_MTIME;
+    }
+    if (mask != 0)
+        err = fs_errno(store_setattr(t, local, &in, mask, &a));
+    if (err == 0 && (mask & STORE_SET_MODE))
+        fs_attr_changed_behind(req, ino);
 out:
     fuse_reply_err(req, err);
 }

@@ -15,22 +15,25 @@
  * the device itself (fuse_session_custom_io), so:
  *
  *   - reading a request: the INIT request's unique is noted when the
- *     kernel offers the flag; for WRITE, SETATTR and OPEN, the kill flag
- *     the kernel sets (FUSE_WRITE_KILL_SUIDGID, FATTR_KILL_SUIDGID,
- *     FUSE_OPEN_KILL_SUIDGID), which libfuse drops, is kept for the
- *     handler, which runs next on the same thread (fs_io_kill_privs);
+ *     kernel offers the flag; for WRITE and OPEN, the kill flag the kernel
+ *     sets (FUSE_WRITE_KILL_SUIDGID, FUSE_OPEN_KILL_SUIDGID), which
+ *     libfuse 3.14 does not pass on, is kept for the handler, which runs
+ *     next on the same thread (fs_io_kill_privs; libfuse reads and handles
+ *     a request on one thread, also with clone_fd); SETATTR's
+ *     (FATTR_KILL_SUIDGID) reaches fs_op_setattr as FUSE_SET_ATTR_KILL_SUID;
  *   - writing the INIT reply: the flag is added to the flags libfuse
  *     chose.
  *
  * What the daemon then owes the kernel (linux/fuse.h: "fs kills
- * suid/sgid/cap on write/chown/trunc"): the kernel sends those kill flags
- * when the caller lacks CAP_FSETID, and the handlers clear setuid, and
- * setgid when group-executable or the caller is not in the file's group,
- * as the kernel's own rule has it (fs_kill_privs; there is never a
- * security.capability to remove: only "user." extended attributes are
- * stored, docs/semantics.md).  A chown still carries the mode without
- * those bits from the kernel, and a file with setuid or setgid is written
- * through (no writeback cache) with the flag.
+ * suid/sgid/cap on write/chown/trunc"): the kernel sets those kill flags
+ * on a write, a truncation or an O_TRUNC open when the caller lacks
+ * CAP_FSETID, and on every chown of a non-folder; a fallocate and a
+ * chown(f, -1, -1) carry none, and kill too.  The handlers clear setuid,
+ * and setgid when group-executable or the caller is not in the file's
+ * group, as the kernel's own rule has it (fs_perm_killed_mode; there is
+ * never a security.capability to remove: only "user." extended attributes
+ * are stored, docs/semantics.md).  A file with setuid or setgid is written
+ * through (no writeback cache), so its WRITE carries the flag.
  */
 #include <errno.h>
 #include <linux/fuse.h>
@@ -83,11 +86,6 @@ static ssize_t fs_io_read(int fd, void *buf, size_t size, void *userdata)
         fs_io_kill = fs_io_arg_flag(arg, len,
                                     offsetof(struct fuse_write_in, write_flags),
                                     FUSE_WRITE_KILL_SUIDGID);
-        break;
-    case FUSE_SETATTR:
-        fs_io_kill = fs_io_arg_flag(arg, len,
-                                    offsetof(struct fuse_setattr_in, valid),
-                                    FATTR_KILL_SUIDGID);
         break;
     case FUSE_OPEN:
         fs_io_kill = fs_io_arg_flag(arg, len,

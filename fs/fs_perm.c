@@ -339,13 +339,15 @@ static bool fs_mode_kills_priv(uint32_t cur, uint32_t want)
     return (want & ~cur) == 0 && (want & ~priv) == (cur & ~priv);
 }
 
-uint32_t fs_perm_killed_mode(struct fs_cred *cr, const struct store_attr *a)
+uint32_t fs_perm_killed_mode(struct fs_cred *cr, const struct store_attr *a,
+                             bool root_capable)
 {
     uint32_t mode = a->mode & ~(uint32_t)S_ISUID;
 
     if ((mode & S_ISGID) &&
         ((mode & S_IXGRP) ||
-         (!fs_cred_is_root(cr) && !fs_cred_in_group(cr, a->gid))))
+         (!(root_capable && fs_cred_is_root(cr)) &&
+          !fs_cred_in_group(cr, a->gid))))
         mode &= ~(uint32_t)S_ISGID;
     return mode;
 }

@@ -42,7 +42,6 @@ static const char *const fs_req_names[FS_REQ_COUNT] = {
     [FS_REQ_REMOVEXATTR] = "removexattr",
     [FS_REQ_CREATE] = "create",
     [FS_REQ_FALLOCATE] = "fallocate",
-    [FS_REQ_ACCESS] = "access",
 };
 
 static void fs_count(fuse_req_t req, enum fs_req_kind k)
@@ -81,8 +80,9 @@ static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
     /* A symlink's target never changes once made. */
     if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
         conn->want |= FUSE_CAP_CACHE_SYMLINKS;
-    /* Let the kernel clear setuid/setgid on write, chown and truncate (it
-     * sends a setattr); we do not implement that ourselves. */
+    /* Not the first version of killing privileges in the daemon: the
+     * second (FUSE_HANDLE_KILLPRIV_V2), which lets the kernel skip its
+     * security.capability check before writes, is asked by fs_io.c. */
     conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
 }
 

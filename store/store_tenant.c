@@ -462,28 +462,47 @@ static store_err store_tenant_size_check(store_tenant *t, const char *path)
  * life.  Measured: 33 of 300 envs opened by a fresh daemon got their list
  * so (86 MiB of anonymous memory), about 230 of 1,000 (500 MiB).  So the
  * free chunks of this arena able to hold the list are taken (malloc, never
- * touched) while the env opens, until malloc answers with a fresh mmap
- * (glibc's count of mmapped blocks grows), and given back after.  Not
- * under ASan, whose allocator is not glibc's (mallinfo2 would never
- * move). */
+ * touched) while the env opens, until malloc answers with a fresh mmap,
+ * and given back after (store_block_mmapped tells them apart).  Not under
+ * ASan, whose allocator is not glibc's; under valgrind, whose allocator
+ * reports the requested size, every block looks like a hole: 64 plugs,
+ * no harm. */
 #define STORE_DIRTY_LIST_BYTES ((size_t)1 << 21)   /* MDB_IDL_UM_SIZE * 16 */
 #define STORE_PLUGS_MAX 64
 
+#if defined(__SANITIZE_ADDRESS__)
+#define STORE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STORE_ASAN 1
+#endif
+#endif
+
+#ifndef STORE_ASAN
+/* Whether glibc served block p (of STORE_DIRTY_LIST_BYTES) by mmap: a
+ * mapping is rounded up to whole pages, so its usable size exceeds the
+ * request by nearly a page, while a chunk of the heap exceeds it by at
+ * most a few words (glibc splits off any larger remainder). */
+static bool store_block_mmapped(void *p)
+{
+    return malloc_usable_size(p) >= STORE_DIRTY_LIST_BYTES + 2048;
+}
+#endif
+
 static size_t store_arena_plug(void **plugs)
 {
-#ifdef __SANITIZE_ADDRESS__
+#ifdef STORE_ASAN
     (void)plugs;
     return 0;
 #else
     size_t n = 0;
 
     while (n < STORE_PLUGS_MAX) {
-        size_t before = mallinfo2().hblks;
         void *p = malloc(STORE_DIRTY_LIST_BYTES);
 
         if (p == NULL)
             break;
-        if (mallinfo2().hblks > before) {   /* a fresh mmap: no hole left */
+        if (store_block_mmapped(p)) {       /* a fresh mmap: no hole left */
             free(p);
             break;
         }

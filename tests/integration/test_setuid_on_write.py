@@ -32,7 +32,10 @@ CASES = [
     ("member_writes_setgid_not_group_exec", 0o2767, CAROL, "append", 0o2767),
     ("member_writes_setgid_group_exec", 0o2777, CAROL, "append", 0o777),
     ("other_truncates_setuid", 0o4777, BOB, "truncate", 0o777),
-    ("other_opens_setuid_with_o_trunc", 0o4777, BOB, "write", 0o777),
+    ("other_opens_setuid_with_o_trunc", 0o4777, BOB, "truncopen", 0o777),
+    ("other_opens_setuid_with_o_trunc_and_writes", 0o4777, BOB, "write", 0o777),
+    ("other_fallocates_setuid", 0o4777, BOB, "fallocate", 0o777),
+    ("root_fallocates_setuid", 0o4777, "root", "fallocate", 0o4777),
     ("owner_writes_own_setuid", 0o4755, ALICE, "append", 0o755),
     ("root_writes_setuid", 0o4777, "root", "append", 0o4777),
     ("root_truncates_setgid", 0o2777, "root", "truncate", 0o2777),
@@ -66,6 +69,8 @@ def change(user, how, path):
         return try_op(user, "append", path, "more")
     if how == "truncate":
         return try_op(user, "truncate", path, 1)
+    if how in ("truncopen", "fallocate"):
+        return try_op(user, how, path, *([65536] if how == "fallocate" else []))
     return try_op(user, "write", path, "new")          # O_TRUNC open
 
 
@@ -87,8 +92,20 @@ def test_setuid_and_setgid_after_a_change_as_on_a_local_disk(m, ref, name, mode,
     on_tfs = mode_after(m.path("pub"), name, mode, user, how)
     assert (oct(on_tfs), oct(on_ref)) == (oct(expected), oct(expected))
     # Written through tenantfs: the bytes are there too.
-    want = {"append": "datamore", "truncate": "d", "write": "new"}.get(how, "data")
+    want = {"append": "datamore", "truncate": "d", "write": "new", "truncopen": "",
+            "fallocate": "data" + "\0" * (65536 - 4)}.get(how, "data")
     assert try_op(ALICE, "read", m.path("pub", name)) == ("ok", want)
+
+
+def test_chown_of_a_fifo_clears_its_setuid_as_on_a_local_disk(m, ref):
+    """Every chown of a non-folder kills, not only of a regular file."""
+    got = []
+    for folder in (ref, m.path("pub")):
+        path = os.path.join(folder, "fifo")
+        assert ops(ALICE, ("mkfifo", path, 0o644), ("chmod", path, 0o6777)) == [OK] * 2
+        assert try_op("root", "chown", path, -1, grp.getgrnam(STAFF).gr_gid) == OK
+        got.append(try_op(ALICE, "stat", path)[1][2])
+    assert [oct(g) for g in got] == [oct(0o777)] * 2
 
 
 def test_a_write_asks_no_capability_check_of_the_daemon(m, store):

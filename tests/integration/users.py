@@ -187,6 +187,19 @@ def one(op):
     if n == "truncate":
         os.truncate(a[0], a[1])
         return None
+    if n == "truncopen":
+        os.close(os.open(a[0], os.O_WRONLY | os.O_TRUNC))
+        return None
+    if n == "fallocate":
+        fd = os.open(a[0], os.O_WRONLY)
+        try:
+            os.posix_fallocate(fd, 0, a[1])
+        finally:
+            os.close(fd)
+        return None
+    if n == "mkfifo":
+        os.mkfifo(a[0], a[1])
+        return None
     if n == "openw":
         os.close(os.open(a[0], os.O_WRONLY))
         return None
