@@ -227,6 +227,14 @@ int fs_root_lookup(struct fs_ctx *c, struct fs_cred *cr, const char *name,
  * search it (mode & 0111 == 0111): the kernel's dentry cache is shared by
  * all users (see fs_inode.c).  Returns 0 or an errno. */
 int fs_root_entry(struct fs_ctx *c, uint64_t id, struct fuse_entry_param *e);
+/* Everyone may search a tenant's folder of mode `mode` only when owner,
+ * group and other all may: the owner's bits apply to the owner and the
+ * group's to members even where "other" grants more (0701 shuts out the
+ * owner's group).  Only such a tenant's name is cached at the mount root. */
+static inline bool fs_tenant_searchable_by_all(uint32_t mode)
+{
+    return (mode & 0111) == 0111;
+}
 
 /* ---- listings (fs_dir_ops.c) ------------------------------------------- */
 

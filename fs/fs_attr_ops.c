@@ -31,51 +31,44 @@
 /* Attributes                                                            */
 /* ===================================================================== */
 
-/* The attributes of `ino` as the caller may see them, without the tenant
- * gate (fs_perm_resolve_held): fstat() of an open descriptor keeps
- * working, and the kernel does not tell it from a stat() by path (it
- * sends the handle only for its own refreshes).  Nothing leaks that way: stat needs no
- * permission on the object itself (POSIX), and reaching an inode inside a
- * tenant takes a lookup through the tenant's folder, which is gated (and
- * which the kernel does not cache for a tenant not everyone may search),
- * or a descriptor opened through one.  The tenant's folder itself stays
- * ENOENT to whoever may not see the tenant (fs_perm_resolve_held). */
-static int fs_stat_of(struct fs_ctx *c, struct fs_cred *cr, fuse_ino_t ino,
-                      struct stat *st, double *timeout)
-{
-    struct store_attr a;
-    store_tenant *t;
-    uint64_t local;
-    int err;
-
-    *timeout = FS_TIMEOUT;
-    if (fs_ino_is_root(ino))
-        return fs_root_stat(c, st);
-    if (fs_ino_snap_virtual(ino))
-        return fs_snap_stat(c, ino, st, timeout);
-    err = fs_perm_resolve_held(c, cr, ino, &t, &local);
-    if (err == 0)
-        err = fs_errno(store_getattr(t, local, &a));
-    if (err == 0)
-        fs_attr_to_stat(fs_ino_tenant(ino), &a, st);
-    /* A snapshot tenant's folder shows the live folder's owner and mode,
-     * of whose changes the kernel hears nothing here. */
-    if (err == 0 && fs_tid_is_snap(fs_ino_tenant(ino)) &&
-        local == STORE_ROOT_INO)
-        *timeout = 0;
-    return err;
-}
-
 void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+    struct fs_ctx *c = fs_ctx_of(req);
+    struct store_attr a;
     struct fs_cred cr;
     struct stat st;
-    double timeout;
+    store_tenant *t;
+    uint64_t local;
+    double timeout = FS_TIMEOUT;
     int err;
 
     (void)fi;
     fs_cred_init(&cr, req);
-    err = fs_stat_of(fs_ctx_of(req), &cr, ino, &st, &timeout);
+    if (fs_ino_is_root(ino)) {
+        err = fs_root_stat(c, &st);
+    } else if (fs_ino_snap_virtual(ino)) {
+        err = fs_snap_stat(c, ino, &st, &timeout);
+    } else {
+        /* No tenant gate: fstat() of an open descriptor keeps working, and
+         * the kernel does not tell it from a stat() by path (it sends the
+         * handle only for its own refreshes).  Nothing leaks that way:
+         * stat needs no permission on the object itself (POSIX), and
+         * reaching an inode inside a tenant takes a lookup through the
+         * tenant's folder, which is gated (and which the kernel does not
+         * cache for a tenant not everyone may search), or a descriptor
+         * opened through one.  The tenant's folder itself stays ENOENT to
+         * whoever may not see the tenant (fs_perm_resolve_held). */
+        err = fs_perm_resolve_held(c, &cr, ino, &t, &local);
+        if (err == 0)
+            err = fs_errno(store_getattr(t, local, &a));
+        if (err == 0)
+            fs_attr_to_stat(fs_ino_tenant(ino), &a, &st);
+        /* A snapshot tenant's folder shows the live folder's owner and
+         * mode, of whose changes the kernel hears nothing here. */
+        if (err == 0 && fs_tid_is_snap(fs_ino_tenant(ino)) &&
+            local == STORE_ROOT_INO)
+            timeout = 0;
+    }
     if (err != 0)
         fuse_reply_err(req, err);
     else
@@ -167,7 +160,7 @@ static void fs_setattr_tenant_changed(struct fs_ctx *c, store_tenant *t,
 {
     struct store_tenant_info info;
 
-    if ((a->mode & 0111) == 0111)
+    if (fs_tenant_searchable_by_all(a->mode))
         return;
     store_tenant_info_get(t, &info);
     fs_inval_entry(c, FUSE_ROOT_ID, info.name);

@@ -59,7 +59,6 @@ void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     err = fs_errno(store_lookup(t, local, name, strlen(name), &a));
     if (err == 0) {
         fs_attr_to_entry(fs_ino_tenant(parent), &a, &e);
-        e.entry_timeout = FS_TIMEOUT;
     } else if (err == ENOENT) {
         /* We are the only writer below the root: let the kernel cache the
          * absence for as long as it caches an entry (ino 0 = negative). */
@@ -115,7 +114,6 @@ int fs_node_make(fuse_req_t req, fuse_ino_t parent, const char *name,
     if (err != 0)
         return err;
     fs_attr_to_entry(fs_ino_tenant(parent), &a, e);
-    e->entry_timeout = FS_TIMEOUT;
     return 0;
 }
 
@@ -346,10 +344,8 @@ void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
     if (err == 0)
         err = fs_errno(store_link(t, local, newlocal, newname,
                                   strlen(newname), &a));
-    if (err == 0) {
+    if (err == 0)
         fs_attr_to_entry(fs_ino_tenant(ino), &a, &e);
-        e.entry_timeout = FS_TIMEOUT;
-    }
 out:
     if (err != 0)
         fuse_reply_err(req, err);

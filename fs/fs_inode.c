@@ -129,10 +129,7 @@ int fs_root_entry(struct fs_ctx *c, uint64_t id, struct fuse_entry_param *e)
     if (err != 0)
         return err;
     fs_attr_to_entry(tid, &a, e);
-    /* Everyone may search it only when owner, group and other all may:
-     * the owner's bits apply to the owner and the group's to members even
-     * where "other" grants more (0701 shuts out the owner's group). */
-    if ((a.mode & 0111) != 0111)
+    if (!fs_tenant_searchable_by_all(a.mode))
         e->entry_timeout = 0;   /* not for everyone: see the top */
     return 0;
 }
